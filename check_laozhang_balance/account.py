@@ -1,0 +1,146 @@
+"""The account as the balance endpoint describes it, and reading it from an answer."""
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from http import HTTPStatus
+from numbers import Number
+
+from nagiosplugin import CheckError
+
+from .safe_text import one_line, redact
+
+# Beyond any real account (2 trillion USD at the default ratio), and small
+# enough that Decimal arithmetic on it stays cheap: "1e999999999" is valid JSON.
+_IMPLAUSIBLE = 10 ** 18
+
+AUTH_HINT = "use the account's system AccessToken (console: account settings, System Token), not a model API key"
+
+
+@dataclass(frozen=True)
+class Account:
+    quota: Number
+    used_quota: Number
+    request_count: Number
+    username: str = ""
+    group: str = ""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What came back from the endpoint: status, decoded body, the headers that matter."""
+
+    status: int
+    body: bytes
+    retry_after: str = ""
+    location: str = ""
+
+
+def from_reply(reply):
+    """The Account in `reply`, or CheckError saying why there is none."""
+    if 300 <= reply.status < 400:
+        raise CheckError(
+            "the server redirects (HTTP %d) to %s; redirects are not followed so the token goes "
+            "nowhere else: give the final address with --url" % (reply.status, one_line(reply.location) or "nowhere"))
+    if not 200 <= reply.status < 300:
+        raise CheckError(_status_problem(reply))
+    document = _decode(reply.body)
+    if not isinstance(document, dict):
+        raise CheckError("the answer is JSON but %s, not an object with 'data'" % _kind(document))
+    if document.get("success") is False:
+        raise CheckError(_refused(reply.status, document))
+    data = document.get("data")
+    if not isinstance(data, dict):
+        raise CheckError("the answer has no 'data' object (%s instead)" % _kind(data))
+    return Account(
+        quota=_number(data, "quota"),
+        used_quota=_number(data, "used_quota"),
+        request_count=_number(data, "request_count"),
+        username=_text(document, "username"),
+        group=_text(document, "group"),
+    )
+
+
+def _said(document):
+    """The server's own words in an error document, its message and code, as a clause."""
+    if not isinstance(document, dict):
+        return ""
+    words = [one_line(document[key], limit) for key, limit in (("message", 200), ("code", 60))
+             if isinstance(document.get(key), str) and document[key].strip()]
+    if len(words) == 2:
+        words[1] = "[%s]" % words[1]
+    return ", API says '%s'" % redact(" ".join(words), _secrets(document)) if words else ""
+
+
+def _secrets(document):
+    """Values in the answer that must never be shown: old servers echo the access token."""
+    data = document.get("data")
+    secret = data.get("access_token") if isinstance(data, dict) else None
+    return [secret] if isinstance(secret, str) else []
+
+
+def _refused(status, document):
+    return "authentication refused (HTTP %d%s): %s" % (status, _said(document), AUTH_HINT)
+
+
+def _status_problem(reply):
+    try:
+        document = _decode(reply.body)
+    except CheckError:
+        document = None
+    if reply.status in (401, 403):
+        return _refused(reply.status, document)
+    detail = "HTTP %d %s%s" % (reply.status, _phrase(reply.status), _said(document))
+    if reply.status == 429:
+        wait = one_line(reply.retry_after, 40)
+        return "rate limited by the API (%s)%s; check less often" % (
+            detail, ", retry after %s" % (wait + " s" if wait.isdigit() else wait) if wait else "")
+    if reply.status == 404:
+        return "no balance endpoint at this address (%s): check --url" % detail
+    if reply.status >= 500:
+        return "the API is failing (%s); nothing to fix here unless it persists" % detail
+    return "the API rejected the request (%s)" % detail
+
+
+def _phrase(status):
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not a JSON number" % name)
+
+
+def _decode(body):
+    if not body.strip():
+        raise CheckError("the answer is empty, not JSON")
+    try:
+        return json.loads(body.decode("utf-8-sig"), parse_float=Decimal, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        if body.lstrip()[:1] == b"<":
+            raise CheckError("the answer is an HTML page, not JSON: is --url the API endpoint?") from None
+        raise CheckError("the answer is not valid JSON") from None
+
+
+def _kind(value):
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+
+
+def _number(data, field):
+    if field not in data:
+        raise CheckError("the answer's data has no '%s'" % field)
+    value = data[field]
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
+        raise CheckError("the answer's data.%s is %s, not a number" % (field, _kind(value)))
+    if not abs(value) < _IMPLAUSIBLE:
+        raise CheckError("the answer's data.%s is not a plausible number" % field)
+    return value
+
+
+def _text(document, field):
+    value = document["data"].get(field)
+    return redact(one_line(value, 80), _secrets(document)) if isinstance(value, str) else ""

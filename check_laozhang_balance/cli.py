@@ -1,0 +1,109 @@
+"""The command line: options, usage errors as UNKNOWN, and the Check they build."""
+
+import argparse
+import sys
+from decimal import Decimal, InvalidOperation
+
+import nagiosplugin
+
+from . import __version__, thresholds
+from .credentials import ENV_VAR
+from .money import DEFAULT_QUOTA_PER_USD, plain
+from .plugin import Balance, BalanceSummary, CounterContext, QuotaContext, UsdContext
+
+NAME = "laozhang_balance"
+DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
+DEFAULT_TIMEOUT = 10
+
+
+class UsageError(Exception):
+    """A command line that cannot be run; reported as UNKNOWN, not argparse's exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _threshold(text):
+    try:
+        return thresholds.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _seconds(text):
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("%r is not a whole number of seconds (1 or more)" % text)
+    return int(text)
+
+
+def _quota_per_usd(text):
+    try:
+        ratio = Decimal(text.strip())
+    except InvalidOperation:
+        ratio = None
+    if ratio is None or not ratio.is_finite() or ratio <= 0:
+        raise argparse.ArgumentTypeError("%r is not a positive number of quota units per USD" % text)
+    return ratio
+
+
+def parse_args(argv=None):
+    parser = _Parser(
+        prog="check_laozhang_balance",
+        allow_abbrev=False,
+        description="Check the prepaid balance of a LaoZhang API account (or a compatible one-api/new-api "
+                    "server) and alert before it runs out. The access token comes from --token-file or "
+                    "the environment variable %s, never from the command line." % ENV_VAR,
+        epilog="Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the balance could not be read). "
+               "Example: check_laozhang_balance -w 20 -c 5 --token-file /etc/nagios/laozhang.token")
+    parser.add_argument("-w", "--warning", metavar="USD", type=_threshold,
+                        help="WARNING when the balance is below USD; a value with ':', '@' or '~' is a "
+                             "Nagios range")
+    parser.add_argument("-c", "--critical", metavar="USD", type=_threshold,
+                        help="CRITICAL when the balance is below USD, likewise (default: CRITICAL at or "
+                             "below 0 USD)")
+    parser.add_argument("-t", "--timeout", metavar="SECONDS", type=_seconds, default=DEFAULT_TIMEOUT,
+                        help="deadline for the whole check (default: %(default)s)")
+    parser.add_argument("--url", default=DEFAULT_URL,
+                        help="balance endpoint (default: %(default)s)")
+    parser.add_argument("--token-file", metavar="PATH",
+                        help="read the access token from PATH (default: $%s)" % ENV_VAR)
+    parser.add_argument("--ca-file", metavar="PATH",
+                        help="trust the CA certificates in PATH (PEM) instead of the system's, for a "
+                             "self-hosted server with a private CA")
+    parser.add_argument("--quota-per-unit", metavar="N", type=_quota_per_usd, default=Decimal(DEFAULT_QUOTA_PER_USD),
+                        help="quota units per USD (default: %s)" % DEFAULT_QUOTA_PER_USD)
+    parser.add_argument("--response-file", metavar="PATH",
+                        help="evaluate a saved API answer from PATH ('-' for stdin) instead of calling "
+                             "the API: no token, no network")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more output: -v details, -vv progress, -vvv request diagnostics")
+    parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
+    return parser.parse_args(argv)
+
+
+def build_check(args):
+    balance = Balance(args.url, args.token_file, args.timeout, args.quota_per_unit,
+                      response_file=args.response_file, ca_file=args.ca_file)
+    critical = args.critical or thresholds.parse(thresholds.NOTHING_LEFT)
+    return nagiosplugin.Check(
+        balance,
+        UsdContext("remaining_usd", args.warning, critical),
+        QuotaContext("quota", args.warning, critical, factor=args.quota_per_unit, fmt=plain),
+        CounterContext("counter"),
+        BalanceSummary(balance),
+        name=NAME)
+
+
+@nagiosplugin.guarded(verbose=0)
+def main(argv=None):
+    # A server's message may be Chinese; a Latin-1 locale must not turn
+    # that into a traceback.
+    sys.stdout.reconfigure(errors="backslashreplace")
+    try:
+        args = parse_args(argv)
+    except UsageError as exc:
+        print("%s UNKNOWN - %s (see --help)" % (NAME.upper(), exc))
+        return 3
+    build_check(args).main(verbose=args.verbose, timeout=args.timeout)

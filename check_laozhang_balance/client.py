@@ -1,0 +1,183 @@
+"""The HTTP exchange with the balance endpoint: one GET, bounded in size, no secret in any error."""
+
+import ipaddress
+import logging
+import time
+import zlib
+from urllib.parse import urlsplit
+
+from nagiosplugin import CheckError
+
+from . import __version__
+from .account import Reply
+from .safe_text import one_line
+
+# The balance answer is well under 1 KiB; anything past this is not it.
+MAX_BODY = 1 << 20
+_CHUNK = 16384
+
+_log = logging.getLogger("nagiosplugin")
+
+
+def public_url(url):
+    """`url` without user info, query or fragment: fit for output and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    port = ":%d" % parts.port if _port(parts) else ""
+    return "%s://%s%s%s" % (parts.scheme, host, port, parts.path)
+
+
+def _port(parts):
+    try:
+        return parts.port
+    except ValueError:
+        raise CheckError("--url has an invalid port") from None
+
+
+def check_url(url):
+    """Refuse, before anything is sent, a URL that would expose the token."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CheckError("--url must be an https:// address of the balance endpoint")
+    _port(parts)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise CheckError(
+            "refusing to send the access token in clear text to %s: use https:// "
+            "(plain http is allowed to loopback addresses only)" % parts.hostname)
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def get(url, headers, timeout, ca_file=None):
+    """GET `url` with `headers`; the Reply, or CheckError in words.
+
+    `timeout` bounds each connect and read; the check's overall deadline
+    is nagiosplugin's alarm, since a server trickling one byte a second
+    never trips a per-read timeout.
+    """
+    # Imported here: the paths that need no network (--help, --version,
+    # --response-file) start in half the time without it.
+    import requests
+
+    check_url(url)
+    where = public_url(url)
+    sent = dict(headers, **{
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate",
+        "User-Agent": "check_laozhang_balance/%s" % __version__,
+    })
+    started = time.monotonic()
+    _log.info("GET %s", where)
+    try:
+        with requests.Session() as session:
+            # An explicit no-op auth stops requests from replacing our
+            # Authorization header with credentials from ~/.netrc.
+            response = session.get(url, headers=sent, timeout=(timeout, timeout), stream=True,
+                                   allow_redirects=False, verify=ca_file or True, auth=lambda r: r)
+            with response:
+                wire, body = _read_body(response)
+    except requests.exceptions.RequestException as exc:
+        raise CheckError(_network_problem(exc, urlsplit(url), timeout)) from None
+    _log.debug("HTTP %d from %s after %.3f s: %d bytes (%d on the wire, Content-Encoding %s)",
+               response.status_code, where, time.monotonic() - started, len(body), wire,
+               one_line(response.headers.get("Content-Encoding", "none"), 40))
+    return Reply(status=response.status_code, body=body,
+                 retry_after=response.headers.get("Retry-After", ""),
+                 location=public_url(response.headers.get("Location", "")) if response.headers.get("Location") else "")
+
+
+def _read_body(response):
+    """(bytes on the wire, decoded body), decoding gzip/deflate ourselves.
+
+    urllib3 inflates a whole chunk at once, so a small gzip bomb would
+    inflate to hundreds of MiB before any size check; zlib's max_length
+    keeps the decoded body within MAX_BODY whatever arrives.
+    """
+    import urllib3
+
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip"):
+        decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif encoding == "deflate":
+        decoder = zlib.decompressobj()
+    elif encoding in ("identity", ""):
+        decoder = None
+    else:
+        raise CheckError("the answer uses Content-Encoding %r, which this check does not decode"
+                         % one_line(encoding, 40))
+    body = bytearray()
+    wire = 0
+    try:
+        for chunk in response.raw.stream(_CHUNK, decode_content=False):
+            wire += len(chunk)
+            if decoder:
+                chunk = decoder.decompress(chunk, MAX_BODY + 1 - len(body))
+            body += chunk
+            if len(body) > MAX_BODY or (decoder and decoder.unconsumed_tail):
+                raise CheckError("the answer is larger than %d KiB: this is not the balance endpoint's answer"
+                                 % (MAX_BODY // 1024))
+    except zlib.error:
+        raise CheckError("the answer says it is %s-compressed but is not" % encoding) from None
+    except urllib3.exceptions.ReadTimeoutError:
+        raise CheckError("the answer stalled after %d bytes" % wire) from None
+    except urllib3.exceptions.HTTPError:
+        raise CheckError("the connection broke before the whole answer arrived (%d bytes read)" % wire) from None
+    if decoder and not decoder.eof:
+        raise CheckError("the answer's %s stream is cut short" % encoding)
+    return wire, bytes(body)
+
+
+def _causes(exc):
+    """`exc` and the exceptions it wraps, however requests and urllib3 nest them."""
+    seen = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop()
+        if not isinstance(current, BaseException) or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
+        todo.extend(current.args)
+    return seen
+
+
+def _network_problem(exc, parts, timeout):
+    """What went wrong, in words, without the exception's own text (it carries URLs and headers)."""
+    import socket
+    import ssl
+
+    import requests
+
+    host = parts.hostname
+    address = "%s:%d" % (host, parts.port or (443 if parts.scheme == "https" else 80))
+    causes = _causes(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
+            reason = next(c for c in causes if isinstance(c, ssl.SSLCertVerificationError)).verify_message
+            return ("TLS certificate of %s not accepted (%s): for a private CA give --ca-file"
+                    % (host, one_line(reason or "verification failed", 80)))
+        return "TLS handshake with %s failed" % address
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return "no connection to %s within %d s" % (address, timeout)
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "no answer from %s within %d s" % (address, timeout)
+    if any(isinstance(c, socket.gaierror) for c in causes) or any(
+            type(c).__name__ == "NameResolutionError" for c in causes):
+        return "cannot resolve the host name %s: check --url and DNS" % host
+    if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        return "connection to %s refused: nothing listens there" % address
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection to %s failed" % address
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.URLRequired,
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
+        return "--url is not a valid address"
+    return "the request to %s failed (%s)" % (address, type(exc).__name__)

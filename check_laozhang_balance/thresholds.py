@@ -1,0 +1,74 @@
+"""USD thresholds: parsing the command line's values, converting, describing."""
+
+import re
+from decimal import Decimal
+
+from nagiosplugin import Range
+
+from .money import plain
+
+# "A balance at or below zero is CRITICAL": a Nagios range that alerts
+# inside [-inf, 0], because "below 0" (the range "0:") would let 0 pass.
+NOTHING_LEFT = "@~:0"
+
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+
+
+def parse(text):
+    """Range for a `-w`/`-c` value.
+
+    A plain number N means "alert below N" (the Nagios range "N:"); a value
+    with ":", "@" or "~" is full Nagios range syntax. Raises ValueError with
+    a sentence for the user.
+    """
+    nagios = text.strip()
+    if not nagios:
+        raise ValueError("the threshold is empty")
+    if not re.search("[:@~]", nagios):
+        nagios += ":"
+    start, sep, end = nagios[nagios.startswith("@"):].rpartition(":")
+    if not (start or end) or not all(atom in allowed or _NUMBER.match(atom)
+               for atom, allowed in ((start, ("", "~")), (end, ("",)))) or ":" in start:
+        raise ValueError("%r is neither a USD amount nor a Nagios range" % text)
+    try:
+        return Range(nagios)
+    except ValueError:
+        raise ValueError("%r is an empty range: its start is above its end" % text) from None
+
+
+def _bound(value, factor):
+    return plain(Decimal(str(value)) * factor)
+
+
+def spec(rng, factor=1):
+    """Nagios range text of `rng`, its bounds multiplied by `factor`.
+
+    nagiosplugin's own str() drops a zero start, so "0:" (alert below 0)
+    would print as "" (no threshold at all) in the performance data.
+    """
+    start = "~" if rng.start == float("-inf") else _bound(rng.start, factor)
+    end = "" if rng.end == float("inf") else _bound(rng.end, factor)
+    prefix = "@" if rng.invert else ""
+    if start == "0" and end:
+        return prefix + end
+    return "%s%s:%s" % (prefix, start, end)
+
+
+def describe(rng, level):
+    """Why a balance violates `rng`, in words: 'below the warning threshold of 20 USD'."""
+    text = spec(rng)
+    if text == NOTHING_LEFT:
+        return "nothing left: the account can serve no requests"
+    low = None if rng.start == float("-inf") else _bound(rng.start, 1)
+    high = None if rng.end == float("inf") else _bound(rng.end, 1)
+    if rng.invert:
+        if low is None:
+            return "at or below the %s threshold of %s USD" % (level, high)
+        if high is None:
+            return "at or above the %s threshold of %s USD" % (level, low)
+        return "between %s and %s USD, the %s range %s" % (low, high, level, text)
+    if high is None:
+        return "below the %s threshold of %s USD" % (level, low)
+    if low is None:
+        return "above the %s threshold of %s USD" % (level, high)
+    return "outside %s to %s USD, the %s range %s" % (low, high, level, text)
