@@ -13,6 +13,7 @@ from .safe_text import one_line, redact
 # Beyond any real account (2 trillion USD at the default ratio), and small
 # enough that Decimal arithmetic on it stays cheap: "1e999999999" is valid JSON.
 _IMPLAUSIBLE = 10 ** 18
+_FINEST = Decimal("0.000001")
 
 AUTH_HINT = "use the account's system AccessToken (console: account settings, System Token), not a model API key"
 
@@ -98,7 +99,7 @@ def _status_problem(reply):
     if reply.status == 404:
         return "no balance endpoint at this address (%s): check --url" % detail
     if reply.status >= 500:
-        return "the API is failing (%s); nothing to fix here unless it persists" % detail
+        return "the API is failing (%s), a fault on the server's side: wait, or ask its operator" % detail
     return "the API rejected the request (%s)" % detail
 
 
@@ -136,9 +137,11 @@ def _number(data, field):
     value = data[field]
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise CheckError("the answer's data.%s is %s, not a number" % (field, _kind(value)))
-    if not abs(value) < _IMPLAUSIBLE:
+    if not -_IMPLAUSIBLE < value < _IMPLAUSIBLE:
         raise CheckError("the answer's data.%s is not a plausible number" % field)
-    return value
+    # Quota units are whole numbers; a fraction finer than this is noise
+    # that would only lengthen the performance data.
+    return value.quantize(_FINEST) if isinstance(value, Decimal) else value
 
 
 def _text(document, field):

@@ -80,7 +80,24 @@ def parse_args(argv=None):
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: -v details, -vv progress, -vvv request diagnostics")
     parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
-    return parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        raise UsageError(_unrecognized(unknown))
+    return args
+
+
+def _unrecognized(words):
+    """argparse's complaint without echoing the words: one may be a pasted token."""
+    options = [word.split("=", 1)[0] for word in words if word.startswith("-")]
+    others = len(words) - len(options)
+    named = " ".join(options)
+    if others:
+        more = "%d %sword%s" % (others, "more " if named else "", "s" if others > 1 else "")
+        named = "%s and %s" % (named, more) if named else more
+    hint = ""
+    if any("token" in option for option in options):
+        hint = ("; the access token is read from --token-file or %s only, never from the command line" % ENV_VAR)
+    return "unrecognized arguments: %s%s" % (named, hint)
 
 
 def build_check(args):
