@@ -92,10 +92,11 @@ def _status_problem(reply):
     if reply.status in (401, 403):
         return _refused(reply.status, document)
     detail = "HTTP %d %s%s" % (reply.status, _phrase(reply.status), _said(document))
+    wait = one_line(reply.retry_after, 40)
+    if wait:
+        detail += ", retry after %s" % (wait + " s" if wait.isdigit() else wait)
     if reply.status == 429:
-        wait = one_line(reply.retry_after, 40)
-        return "rate limited by the API (%s)%s; check less often" % (
-            detail, ", retry after %s" % (wait + " s" if wait.isdigit() else wait) if wait else "")
+        return "rate limited by the API (%s); check less often" % detail
     if reply.status == 404:
         return "no balance endpoint at this address (%s): check --url" % detail
     if reply.status >= 500:

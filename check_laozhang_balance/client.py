@@ -69,12 +69,15 @@ def get(url, headers, timeout, ca_file=None):
     import requests
 
     check_url(url)
+    if ca_file:
+        _check_ca_file(ca_file)
     where = public_url(url)
     sent = dict(headers, **{
         "Accept": "application/json",
         "Accept-Encoding": "gzip, deflate",
         "User-Agent": "check_laozhang_balance/%s" % __version__,
     })
+    requested = time.time()
     started = time.monotonic()
     _log.info("GET %s", where)
     try:
@@ -87,12 +90,25 @@ def get(url, headers, timeout, ca_file=None):
                 wire, body = _read_body(response)
     except requests.exceptions.RequestException as exc:
         raise CheckError(_network_problem(exc, urlsplit(url), timeout)) from None
-    _log.debug("HTTP %d from %s after %.3f s: %d bytes (%d on the wire, Content-Encoding %s)",
-               response.status_code, where, time.monotonic() - started, len(body), wire,
+    _log.debug("HTTP %d from %s, requested %s, answered in %.3f s: %d bytes (%d on the wire, Content-Encoding %s)",
+               response.status_code, where, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(requested)),
+               time.monotonic() - started, len(body), wire,
                one_line(response.headers.get("Content-Encoding", "none"), 40))
     return Reply(status=response.status_code, body=body,
                  retry_after=response.headers.get("Retry-After", ""),
                  location=public_url(response.headers.get("Location", "")) if response.headers.get("Location") else "")
+
+
+def _check_ca_file(path):
+    """A CA file requests could not load would surface as a bare OSError naming the path."""
+    import ssl
+
+    try:
+        ssl.create_default_context(cafile=path)
+    except OSError as exc:
+        if isinstance(exc, ssl.SSLError):
+            raise CheckError("the CA file %s holds no usable PEM certificate" % one_line(path)) from None
+        raise CheckError("cannot read the CA file %s: %s" % (one_line(path), exc.strerror or type(exc).__name__)) from None
 
 
 def _read_body(response):

@@ -1,5 +1,6 @@
 """Where the access token comes from: a file or the environment, never the command line."""
 
+import logging
 import os
 import re
 import stat
@@ -9,6 +10,8 @@ from nagiosplugin import CheckError
 from .safe_text import one_line
 
 ENV_VAR = "LAOZHANG_ACCESS_TOKEN"
+
+_log = logging.getLogger("nagiosplugin")
 
 # A real token is a few dozen characters; this only bounds a wrong file.
 _MAX_FILE = 64 * 1024
@@ -32,6 +35,7 @@ def load(token_file, environ):
             raise CheckError("no access token: set %s in the check's environment or give --token-file PATH" % ENV_VAR)
     if not token:
         raise CheckError("%s is empty: put the account's system AccessToken in it" % origin)
+    _log.info("access token from %s, %d characters", origin, len(token))
     if _NOT_IN_HEADER.search(token) or not _latin1(token):
         raise CheckError("%s holds a line break, a control character or a non-Latin-1 character, "
                          "so it cannot be sent as an HTTP header: copy the token again" % origin)

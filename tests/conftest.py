@@ -5,9 +5,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -20,6 +23,8 @@ SAMPLE = Path(__file__).resolve().parent.parent / "contrib" / "sample-response.j
 # interpreter in a virtual environment, else on PATH.
 SCRIPT = shutil.which("check_laozhang_balance", path=os.path.dirname(sys.executable)) or shutil.which(
     "check_laozhang_balance")
+
+GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
 
 _UOM = r"(s|ms|us|%|B|KB|MB|GB|TB|c)?"
 _NUM = r"-?\d+(\.\d+)?"
@@ -75,11 +80,16 @@ class _Handler(BaseHTTPRequestHandler):
 class ApiServer:
     """The API's stand-in; `behaviour` is any callable that writes the answer to a handler."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.httpd.daemon_threads = True
         self.httpd.seen = []
         self.httpd.behaviour = Answer()
+        # Set on close, so that behaviours that stall can stop stalling.
+        self.httpd.closing = threading.Event()
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 
@@ -89,7 +99,7 @@ class ApiServer:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d/api/user/self" % self.port
+        return "%s://127.0.0.1:%d/api/user/self" % (self.scheme, self.port)
 
     @property
     def seen(self):
@@ -102,6 +112,7 @@ class ApiServer:
         self.httpd.behaviour = behaviour
 
     def close(self):
+        self.httpd.closing.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -118,6 +129,8 @@ class Run:
 
     def __init__(self, proc):
         self.code = proc.returncode
+        self.seconds = proc.seconds
+        self.peak_rss_mib = proc.peak_rss_mib
         self.stdout = proc.stdout
         self.stderr = proc.stderr
         self.lines = proc.stdout.splitlines()
@@ -134,13 +147,28 @@ class Run:
 def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=()):
     """Run the installed check; fail on anything no run may ever do, whatever the test is about."""
     assert SCRIPT, "check_laozhang_balance is not installed: pip install '.[test]'"
+    assert GNU_TIME, "GNU time is not installed: apt-get install time"
     environ = {k: v for k, v in os.environ.items() if k != "LAOZHANG_ACCESS_TOKEN"}
     if token is not None:
         environ["LAOZHANG_ACCESS_TOKEN"] = token
     environ.update(env or {})
-    proc = subprocess.run([SCRIPT, *args], input=stdin, capture_output=True, env=environ, timeout=timeout)
-    proc.stdout = proc.stdout.decode("utf-8")
-    proc.stderr = proc.stderr.decode("utf-8")
+    started = time.monotonic()
+    with tempfile.NamedTemporaryFile("r") as rss:
+        # GNU time measures the check's own peak memory; wait4() in this
+        # process would count the pre-exec copy of pytest as well.
+        command = [GNU_TIME, "-f", "%M", "-o", rss.name, SCRIPT, *args]
+        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=environ, start_new_session=True)
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise AssertionError("the check outlived the test's watchdog of %s s" % timeout) from None
+        proc.seconds = time.monotonic() - started
+        proc.peak_rss_mib = int(rss.read().split()[-1]) / 1024
+    proc.stdout = out.decode("utf-8")
+    proc.stderr = err.decode("utf-8")
     run = Run(proc)
     output = run.stdout + run.stderr
     for secret in (TOKEN, token, *secrets):

@@ -1,8 +1,6 @@
 """The installed check against a real HTTP server on 127.0.0.1: every state, every exit code."""
 
-import gzip
 import json
-import os
 
 import pytest
 
