@@ -52,7 +52,8 @@ def from_reply(reply):
         raise CheckError(_refused(reply.status, document))
     data = document.get("data")
     if not isinstance(data, dict):
-        raise CheckError("the answer has no 'data' object (%s instead)" % _kind(data))
+        raise CheckError("the answer has no 'data' object (%s)" % (
+            "%s instead" % _kind(data) if "data" in document else "missing"))
     return Account(
         quota=_number(data, "quota"),
         used_quota=_number(data, "used_quota"),

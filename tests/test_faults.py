@@ -78,7 +78,7 @@ _GONE = object()
     (b"null", "the answer is JSON but null, not an object with 'data'"),
     (b"<!DOCTYPE html><html><body>Welcome</body></html>",
      "the answer is an HTML page, not JSON: is --url the API endpoint?"),
-    ({"success": True}, "the answer has no 'data' object (null instead)"),
+    ({"success": True}, "the answer has no 'data' object (missing)"),
     ({"success": True, "data": None}, "the answer has no 'data' object (null instead)"),
     (_data(quota=_GONE), "the answer's data has no 'quota'"),
     (_data(quota="12345"), "the answer's data.quota is a string, not a number"),
