@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from conftest import SAMPLE, TOKEN, account, run_check
+from conftest import TOKEN, run_check
+from fake_api import SAMPLE, account
 
 
 def test_ok_with_documented_sample(api):

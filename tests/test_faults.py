@@ -15,7 +15,8 @@ import zlib
 import pytest
 import trustme
 
-from conftest import SCRIPT, TOKEN, Answer, ApiServer, run_check
+from conftest import SCRIPT, TOKEN, run_check
+from fake_api import Answer, ApiServer
 
 DEADLINE = 2
 SLACK = 1.5  # the "about one second", plus the interpreter's start-up
