@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from fake_api import SAMPLE, ApiServer  # noqa: E402  (the tests' own server)
+from fake_api import SAMPLE, Answer, ApiServer  # noqa: E402  (the tests' own server)
 
 TOKEN = "sk-bench-0000000000000000"
 CHECK_HTTP = "/usr/lib/nagios/plugins/check_http"
@@ -47,6 +47,8 @@ def main():
                                            + missing))
     os.environ["LAOZHANG_ACCESS_TOKEN"] = TOKEN
     api = ApiServer()
+    balance, status = Answer(), Answer(body={"success": True, "data": {"quota_per_unit": 500000}})
+    api.behave(lambda handler: (status if handler.path.startswith("/api/status") else balance)(handler))
     try:
         report(check, api, args.runs)
     finally:
@@ -84,14 +86,13 @@ def report(check, api, runs):
         print("%-38s %12.1f M %8.3f x floor" % (name, count / 1e6, count / counted[FLOOR]))
 
     rss = max(peak_rss_mib(commands["full check (HTTP, gzip)"]) for _ in range(5))
-    before = len(api.seen)
-    subprocess.run(commands["full check (HTTP, gzip)"], capture_output=True, check=False)
-    requests_made = len(api.seen) - before
+    requests_made = count_requests(api, commands["full check (HTTP, gzip)"])
+    requests_auto = count_requests(api, commands["full check (HTTP, gzip)"] + ["--quota-per-unit", "auto"])
     importing = {name: imports(python, argv) for name, argv in commands.items() if name in offline}
     importing["full check (HTTP, gzip)"] = imports(python, commands["full check (HTTP, gzip)"])
 
     print("\npeak resident memory of the full check (GNU time %%M, max of 5): %.1f MiB" % rss)
-    print("HTTP requests made by one full check: %d" % requests_made)
+    print("HTTP requests made by one full check: %d; with --quota-per-unit auto: %d" % (requests_made, requests_auto))
     for name, modules in importing.items():
         print("%-38s imports requests: %-3s  pkg_resources: %s" % (
             name, "yes" if "requests" in modules else "no", "yes" if "pkg_resources" in modules else "no"))
@@ -104,7 +105,7 @@ def report(check, api, runs):
            and "requests" not in importing[name])
           for name in offline),
         ("peak RSS <= %d MiB" % PEAK_RSS_MAX_MIB, rss <= PEAK_RSS_MAX_MIB),
-        ("exactly one HTTP request", requests_made == 1),
+        ("exactly one HTTP request, two with --quota-per-unit auto", (requests_made, requests_auto) == (1, 2)),
         ("no pkg_resources at start-up", not any("pkg_resources" in m for m in importing.values())),
     ]
     print("\ntargets:")
@@ -137,6 +138,13 @@ def timed(commands, runs):
                    "cpu": statistics.median(cpu[name]),
                    "ratio": statistics.median(t / f for t, f in zip(wall[name], wall[FLOOR]))}
             for name in commands}
+
+
+def count_requests(api, command):
+    before = len(api.seen)
+    proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+    return len(api.seen) - before
 
 
 def instructions(command):

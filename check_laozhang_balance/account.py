@@ -70,8 +70,44 @@ def _secrets(document):
     return [secret] if isinstance(secret, str) else []
 
 
+# What one-api and new-api say when they turn the token down (their Chinese
+# messages, newer builds' English ones and the newest new-api's codes),
+# and what to do about each; anything else gets AUTH_HINT.
+_REFUSALS = (
+    (("未提供 new-api-user", "new-api-user header not provided"),
+     "this new-api server wants the user's id as well: give --user-id ID (the numeric id the console shows)"),
+    (("new-api-user",),
+     "--user-id must be the numeric id of the token's own user (the id the console shows)"),
+    (("auth_user_disabled", "用户已被封禁", "has been banned", "has been disabled", "user is disabled"),
+     "the account is disabled on this server: ask its administrator"),
+    (("auth_insufficient_privilege", "权限不足", "insufficient privilege", "permission denied"),
+     "the token's user lacks the role this endpoint needs: ask the server's administrator"),
+)
+
+
 def _refused(status, document):
-    return "authentication refused (HTTP %d%s): %s" % (status, _said(document), AUTH_HINT)
+    said = _said(document)
+    words = said.lower()
+    hint = next((hint for needles, hint in _REFUSALS if any(n in words for n in needles)), AUTH_HINT)
+    return "authentication refused (HTTP %d%s): %s" % (status, said, hint)
+
+
+def quota_per_unit(reply):
+    """The server's quota units per USD from its public /api/status, for --quota-per-unit auto."""
+    fix = "give the ratio as --quota-per-unit N"
+    if not 200 <= reply.status < 300:
+        raise CheckError("--quota-per-unit auto: the server's /api/status answered HTTP %d %s; %s"
+                         % (reply.status, _phrase(reply.status), fix))
+    try:
+        document = _decode(reply.body)
+    except CheckError as exc:
+        raise CheckError("--quota-per-unit auto: in the server's /api/status, %s; %s" % (exc, fix)) from None
+    data = document.get("data") if isinstance(document, dict) else None
+    ratio = data.get("quota_per_unit") if isinstance(data, dict) else None
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, Decimal)) or not 0 < ratio < _IMPLAUSIBLE:
+        raise CheckError("--quota-per-unit auto: the server's /api/status has no positive data.quota_per_unit; %s"
+                         % fix)
+    return Decimal(ratio)
 
 
 def _status_problem(reply):

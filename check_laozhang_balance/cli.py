@@ -38,13 +38,21 @@ def _seconds(text):
     return int(text)
 
 
+def _user_id(text):
+    if not text.strip().isdigit():
+        raise argparse.ArgumentTypeError("%r is not a numeric user id" % text)
+    return int(text)
+
+
 def _quota_per_usd(text):
+    if text.strip() == "auto":
+        return "auto"
     try:
         ratio = Decimal(text.strip())
     except InvalidOperation:
         ratio = None
     if ratio is None or not ratio.is_finite() or ratio <= 0:
-        raise argparse.ArgumentTypeError("%r is not a positive number of quota units per USD" % text)
+        raise argparse.ArgumentTypeError("%r is neither 'auto' nor a positive number of quota units per USD" % text)
     return ratio
 
 
@@ -73,7 +81,11 @@ def parse_args(argv=None):
                         help="trust the CA certificates in PATH (PEM) instead of the system's, for a "
                              "self-hosted server with a private CA")
     parser.add_argument("--quota-per-unit", metavar="N", type=_quota_per_usd, default=Decimal(DEFAULT_QUOTA_PER_USD),
-                        help="quota units per USD (default: %s)" % DEFAULT_QUOTA_PER_USD)
+                        help="quota units per USD, or 'auto' to read it from the server's /api/status "
+                             "(one more request) (default: %s)" % DEFAULT_QUOTA_PER_USD)
+    parser.add_argument("--user-id", metavar="ID", type=_user_id,
+                        help="send the header New-Api-User: ID, which new-api servers of 2025 to mid 2026 "
+                             "require (the numeric user id the console shows)")
     parser.add_argument("--response-file", metavar="PATH",
                         help="evaluate a saved API answer from PATH ('-' for stdin) instead of calling "
                              "the API: no token, no network")
@@ -83,6 +95,8 @@ def parse_args(argv=None):
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         raise UsageError(_unrecognized(unknown))
+    if args.response_file and args.quota_per_unit == "auto":
+        raise UsageError("--quota-per-unit auto asks the server, --response-file does not: give the ratio as a number")
     return args
 
 
@@ -102,12 +116,12 @@ def _unrecognized(words):
 
 def build_check(args):
     balance = Balance(args.url, args.token_file, args.timeout, args.quota_per_unit,
-                      response_file=args.response_file, ca_file=args.ca_file)
+                      response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id)
     critical = args.critical or thresholds.parse(thresholds.NOTHING_LEFT)
     return nagiosplugin.Check(
         balance,
         UsdContext("remaining_usd", args.warning, critical),
-        QuotaContext("quota", args.warning, critical, factor=args.quota_per_unit, fmt=plain),
+        QuotaContext("quota", args.warning, critical, fmt=plain),
         CounterContext("counter"),
         BalanceSummary(balance),
         name=NAME)

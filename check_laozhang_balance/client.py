@@ -36,6 +36,16 @@ def _port(parts):
         raise CheckError("--url has an invalid port") from None
 
 
+def status_url(url):
+    """The server's public /api/status beside its /api/user/self, for --quota-per-unit auto."""
+    parts = urlsplit(url)
+    path = parts.path.rstrip("/")
+    if not path.endswith("/user/self"):
+        raise CheckError("--quota-per-unit auto needs a --url ending in /api/user/self to find /api/status; "
+                         "give the ratio as --quota-per-unit N")
+    return parts._replace(path=path[: -len("/user/self")] + "/status", query="", fragment="").geturl()
+
+
 def check_url(url):
     """Refuse, before anything is sent, a URL that would expose the token."""
     parts = urlsplit(url)

@@ -18,8 +18,9 @@ from .thresholds import describe, spec
 class Balance(nagiosplugin.Resource):
     """The account behind the access token, read from the API or from a saved answer."""
 
-    def __init__(self, url, token_file, timeout, quota_per_usd, response_file=None, ca_file=None):
+    def __init__(self, url, token_file, timeout, quota_per_usd, response_file=None, ca_file=None, user_id=None):
         self.url = url
+        self.user_id = user_id
         self.token_file = token_file
         self.timeout = timeout
         self.quota_per_usd = quota_per_usd
@@ -32,6 +33,9 @@ class Balance(nagiosplugin.Resource):
     def probe(self):
         try:
             self.account = account.from_reply(self._reply())
+            if self.quota_per_usd == "auto":
+                self.quota_per_usd = account.quota_per_unit(
+                    client.get(client.status_url(self.url), {}, self.timeout, self.ca_file))
         except nagiosplugin.Timeout:
             raise CheckError("no complete answer from %s within %d s (--timeout)"
                              % (client.public_url(self.url), self.timeout)) from None
@@ -50,7 +54,10 @@ class Balance(nagiosplugin.Resource):
             return account.Reply(status=200, body=_read_saved(self.response_file))
         token, self.notes = credentials.load(self.token_file, os.environ)
         self._secrets = [token]
-        return client.get(self.url, {"Authorization": token}, self.timeout, self.ca_file)
+        headers = {"Authorization": token}
+        if self.user_id is not None:
+            headers["New-Api-User"] = str(self.user_id)
+        return client.get(self.url, headers, self.timeout, self.ca_file)
 
 
 def _read_saved(path):
@@ -69,12 +76,15 @@ def _read_saved(path):
 class UsdContext(nagiosplugin.Context):
     """The remaining balance against the USD thresholds: the check's state comes from here."""
 
-    def __init__(self, name, warning, critical, factor=1, fmt=micros):
+    def __init__(self, name, warning, critical, fmt=micros):
         super().__init__(name)
         self.warning = warning
         self.critical = critical
-        self.factor = factor
         self.fmt = fmt
+
+    def factor(self, resource):
+        """What one USD of the thresholds is in this metric's unit."""
+        return 1
 
     def evaluate(self, metric, resource):
         for rng, state, level in ((self.critical, Critical, "critical"), (self.warning, Warn, "warning")):
@@ -83,8 +93,9 @@ class UsdContext(nagiosplugin.Context):
         return Result(Ok, None, metric)
 
     def performance(self, metric, resource):
+        factor = self.factor(resource)
         return Performance(metric.name, self.fmt(metric.value), "",
-                           *(spec(rng, self.factor) if rng is not None else "" for rng in (self.warning, self.critical)))
+                           *(spec(rng, factor) if rng is not None else "" for rng in (self.warning, self.critical)))
 
 
 class QuotaContext(UsdContext):
@@ -92,6 +103,11 @@ class QuotaContext(UsdContext):
 
     Its state is the USD state again, so it adds none of its own.
     """
+
+    def factor(self, resource):
+        # The resource's, not the command line's: with --quota-per-unit auto
+        # the ratio is known only once the server has told it.
+        return resource.quota_per_usd
 
     def evaluate(self, metric, resource):
         return Result(Ok, None, metric)
