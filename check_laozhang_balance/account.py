@@ -19,7 +19,7 @@ AUTH_HINT = "use the account's system AccessToken (console: account settings, Sy
 
 # namedtuple, not dataclass: dataclasses imports inspect, a tenth of the
 # start-up time of the paths that need no network.
-Account = namedtuple("Account", "quota used_quota request_count username group", defaults=("", ""))
+Account = namedtuple("Account", "quota used_quota request_count username group account_id", defaults=("", "", ""))
 Account.__doc__ = "The balance endpoint's figures (int, or Decimal if the server sends fractions) and names."
 
 Reply = namedtuple("Reply", "status body retry_after location", defaults=("", ""))
@@ -49,6 +49,7 @@ def from_reply(reply):
         request_count=_number(data, "request_count"),
         username=_text(document, "username"),
         group=_text(document, "group"),
+        account_id=str(data["id"]) if isinstance(data.get("id"), int) and not isinstance(data["id"], bool) else "",
     )
 
 

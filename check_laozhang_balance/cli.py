@@ -8,8 +8,9 @@ import nagiosplugin
 
 from . import __version__, thresholds
 from .credentials import ENV_VAR
-from .money import DEFAULT_QUOTA_PER_USD, plain
-from .plugin import Balance, BalanceSummary, CounterContext, QuotaContext, UsdContext
+from .money import DEFAULT_QUOTA_PER_USD, micros, plain
+from .forecast import DEFAULT_WINDOW_HOURS
+from .plugin import Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext, hundredths
 
 NAME = "laozhang_balance"
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
@@ -30,6 +31,23 @@ def _threshold(text):
         return thresholds.parse(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _days(text):
+    try:
+        return thresholds.parse(text, unit="days")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _hours(text):
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = 0
+    if not 1 <= hours <= 24 * 366:
+        raise argparse.ArgumentTypeError("%r is not a number of hours from 1 to 8784" % text)
+    return hours
 
 
 def _seconds(text):
@@ -89,6 +107,16 @@ def parse_args(argv=None):
     parser.add_argument("--response-file", metavar="PATH",
                         help="evaluate a saved API answer from PATH ('-' for stdin) instead of calling "
                              "the API: no token, no network")
+    parser.add_argument("--warning-days", metavar="DAYS", type=_days,
+                        help="WARNING when the balance will run out in fewer than DAYS at the recent spending "
+                             "rate (see --forecast-window)")
+    parser.add_argument("--critical-days", metavar="DAYS", type=_days,
+                        help="CRITICAL likewise")
+    parser.add_argument("--forecast-window", metavar="HOURS", type=_hours, default=DEFAULT_WINDOW_HOURS,
+                        help="the spending rate is measured over the last HOURS (default: %(default)s)")
+    parser.add_argument("--state-file", metavar="PATH",
+                        help="where this account's spending history is kept (default: one file per server and "
+                             "account under $XDG_STATE_HOME or ~/.local/state/check_laozhang_balance/)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: -v details, -vv progress, -vvv request diagnostics")
     parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
@@ -116,13 +144,17 @@ def _unrecognized(words):
 
 def build_check(args):
     balance = Balance(args.url, args.token_file, args.timeout, args.quota_per_unit,
-                      response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id)
+                      response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id,
+                      state_file=args.state_file, window_hours=args.forecast_window,
+                      forecast_required=args.warning_days is not None or args.critical_days is not None)
     critical = args.critical or thresholds.parse(thresholds.NOTHING_LEFT)
     return nagiosplugin.Check(
         balance,
-        UsdContext("remaining_usd", args.warning, critical),
+        ThresholdContext("remaining_usd", args.warning, critical),
         QuotaContext("quota", args.warning, critical, fmt=plain),
-        CounterContext("counter"),
+        ValueContext("counter", uom="c"),
+        ThresholdContext("days_left", args.warning_days, args.critical_days, fmt=hundredths, unit="days"),
+        ValueContext("usd_per_day", fmt=micros),
         BalanceSummary(balance),
         name=NAME)
 

@@ -2,15 +2,15 @@
 
 import os
 import sys
+import time
 
 import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
-from . import account, client, credentials
+from . import account, client, credentials, forecast, state
 from .money import cents, micros, plain, to_usd
 from .safe_text import one_line, redact
 from .thresholds import describe, spec
-
 
 
 # data acquisition
@@ -18,7 +18,8 @@ from .thresholds import describe, spec
 class Balance(nagiosplugin.Resource):
     """The account behind the access token, read from the API or from a saved answer."""
 
-    def __init__(self, url, token_file, timeout, quota_per_usd, response_file=None, ca_file=None, user_id=None):
+    def __init__(self, url, token_file, timeout, quota_per_usd, response_file=None, ca_file=None, user_id=None,
+                 state_file=None, window_hours=forecast.DEFAULT_WINDOW_HOURS, forecast_required=False):
         self.url = url
         self.user_id = user_id
         self.token_file = token_file
@@ -26,7 +27,14 @@ class Balance(nagiosplugin.Resource):
         self.quota_per_usd = quota_per_usd
         self.response_file = response_file
         self.ca_file = ca_file
+        self.state_file = state_file
+        self.window = window_hours * 3600
+        # With --warning-days/--critical-days a state file that cannot be
+        # written is UNKNOWN; without, it only costs the forecast.
+        self.forecast_required = forecast_required
         self.account = None
+        self.forecast = None
+        self.no_forecast = None
         self.notes = []
         self._secrets = []
 
@@ -42,12 +50,33 @@ class Balance(nagiosplugin.Resource):
         except CheckError as exc:
             raise CheckError(redact(str(exc), self._secrets)) from None
         found = self.account
-        return [
+        self._predict(found)
+        metrics = [
             nagiosplugin.Metric("remaining_usd", to_usd(found.quota, self.quota_per_usd), context="remaining_usd"),
             nagiosplugin.Metric("quota", found.quota, context="quota"),
             nagiosplugin.Metric("used_quota", found.used_quota, uom="c", context="counter"),
             nagiosplugin.Metric("request_count", found.request_count, uom="c", context="counter"),
         ]
+        if self.forecast:
+            metrics += [nagiosplugin.Metric("usd_per_day", self.forecast.usd_per_day, context="usd_per_day"),
+                        nagiosplugin.Metric("days_left", self.forecast.days_left, context="days_left")]
+        return metrics
+
+    def _predict(self, found):
+        """Record this run's sample and forecast from the history, or say why there is no forecast."""
+        path = self.state_file or state.default_path(client.public_url(self.url), found.account_id, found.username)
+        now = time.time()
+        try:
+            samples, remarks = state.update(path, lambda samples: forecast.record(
+                samples, now, int(found.quota), int(found.used_quota), self.window))
+        except state.StateError as exc:
+            if self.forecast_required:
+                raise
+            self.notes.append(str(exc))
+            self.no_forecast = "no forecast: the state file cannot be written"
+            return
+        self.notes += remarks
+        self.forecast, self.no_forecast = forecast.estimate(samples, found.quota, self.quota_per_usd, self.window)
 
     def _reply(self):
         if self.response_file:
@@ -73,23 +102,29 @@ def _read_saved(path):
 
 # data evaluation
 
-class UsdContext(nagiosplugin.Context):
-    """The remaining balance against the USD thresholds: the check's state comes from here."""
+def hundredths(value):
+    """Two decimals, for days left."""
+    return format(value, ".2f")
 
-    def __init__(self, name, warning, critical, fmt=micros):
+
+class ThresholdContext(nagiosplugin.Context):
+    """A value against a warning and a critical range: the remaining USD, or the days left."""
+
+    def __init__(self, name, warning, critical, fmt=micros, unit="USD"):
         super().__init__(name)
         self.warning = warning
         self.critical = critical
         self.fmt = fmt
+        self.unit = unit
 
     def factor(self, resource):
-        """What one USD of the thresholds is in this metric's unit."""
+        """What one unit of the thresholds is in this metric's unit."""
         return 1
 
     def evaluate(self, metric, resource):
-        for rng, state, level in ((self.critical, Critical, "critical"), (self.warning, Warn, "warning")):
+        for rng, state_, level in ((self.critical, Critical, "critical"), (self.warning, Warn, "warning")):
             if rng is not None and not rng.match(metric.value):
-                return Result(state, describe(rng, level), metric)
+                return Result(state_, describe(rng, level, self.unit), metric)
         return Result(Ok, None, metric)
 
     def performance(self, metric, resource):
@@ -98,7 +133,7 @@ class UsdContext(nagiosplugin.Context):
                            *(spec(rng, factor) if rng is not None else "" for rng in (self.warning, self.critical)))
 
 
-class QuotaContext(UsdContext):
+class QuotaContext(ThresholdContext):
     """Raw quota units with the USD thresholds converted, for graphs in the API's own unit.
 
     Its state is the USD state again, so it adds none of its own.
@@ -113,11 +148,16 @@ class QuotaContext(UsdContext):
         return Result(Ok, None, metric)
 
 
-class CounterContext(nagiosplugin.Context):
-    """Ever-growing totals: graphed as counters, never alerting."""
+class ValueContext(nagiosplugin.Context):
+    """Performance data only, never alerting: counters (uom 'c') and the spending rate."""
+
+    def __init__(self, name, uom="", fmt=plain):
+        super().__init__(name)
+        self.uom = uom
+        self.fmt = fmt
 
     def performance(self, metric, resource):
-        return Performance(metric.name, plain(metric.value), "c")
+        return Performance(metric.name, self.fmt(metric.value), self.uom)
 
 
 # data presentation
@@ -135,7 +175,9 @@ class BalanceSummary(nagiosplugin.Summary):
         worst = results.first_significant
         if worst.metric is None:
             return str(worst)
-        return "%s, %s" % (self._left(results), worst.hint)
+        # Both the USD and the days threshold may fire at the same level.
+        hints = [r.hint for r in results if r.state == worst.state and r.hint]
+        return "%s, %s" % (self._left(results), "; ".join(hints))
 
     def verbose(self, results):
         lines = list(self.balance.notes)
@@ -149,9 +191,18 @@ class BalanceSummary(nagiosplugin.Summary):
                 "used quota %s units = %s USD over %s requests"
                 % (plain(found.used_quota), micros(to_usd(found.used_quota, per_usd)), plain(found.request_count)),
             ]
+            if self.balance.no_forecast:
+                lines.append(self.balance.no_forecast)
         return lines
 
     def _left(self, results):
+        balance = self.balance
         line = "%s USD left" % cents(results["remaining_usd"].metric.value)
-        name = self.balance.account.username
-        return "%s (account %s)" % (line, name) if name else line
+        if balance.account.username:
+            line += " (account %s)" % balance.account.username
+        if balance.forecast:
+            line += ", about %s days at %s USD/day" % (format(balance.forecast.days_left, ".1f"),
+                                                       hundredths(balance.forecast.usd_per_day))
+        elif balance.forecast_required:
+            line += ", " + balance.no_forecast
+        return line

@@ -1,4 +1,4 @@
-"""USD thresholds: parsing the command line's values, converting, describing."""
+"""Thresholds in USD (and in days, for the forecast): parsing, converting, describing."""
 
 import re
 from decimal import Decimal
@@ -11,10 +11,11 @@ from .money import plain
 # inside [-inf, 0], because "below 0" (the range "0:") would let 0 pass.
 NOTHING_LEFT = "@~:0"
 
+_AMOUNT = {"USD": "a USD amount", "days": "a number of days"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
-def parse(text):
+def parse(text, unit="USD"):
     """Range for a `-w`/`-c` value.
 
     A plain number N means "alert below N" (the Nagios range "N:"); a value
@@ -29,7 +30,7 @@ def parse(text):
     start, sep, end = nagios[nagios.startswith("@"):].rpartition(":")
     if not (start or end) or not all(atom in allowed or _NUMBER.match(atom)
                for atom, allowed in ((start, ("", "~")), (end, ("",)))) or ":" in start:
-        raise ValueError("%r is neither a USD amount nor a Nagios range" % text)
+        raise ValueError("%r is neither %s nor a Nagios range" % (text, _AMOUNT[unit]))
     try:
         return Range(nagios)
     except ValueError:
@@ -54,21 +55,21 @@ def spec(rng, factor=1):
     return "%s%s:%s" % (prefix, start, end)
 
 
-def describe(rng, level):
-    """Why a balance violates `rng`, in words: 'below the warning threshold of 20 USD'."""
+def describe(rng, level, unit="USD"):
+    """Why a value violates `rng`, in words: 'below the warning threshold of 20 USD'."""
     text = spec(rng)
-    if text == NOTHING_LEFT:
+    if unit == "USD" and text == NOTHING_LEFT:
         return "nothing left: the account can serve no requests"
     low = None if rng.start == float("-inf") else _bound(rng.start, 1)
     high = None if rng.end == float("inf") else _bound(rng.end, 1)
     if rng.invert:
         if low is None:
-            return "at or below the %s threshold of %s USD" % (level, high)
+            return "at or below the %s threshold of %s %s" % (level, high, unit)
         if high is None:
-            return "at or above the %s threshold of %s USD" % (level, low)
-        return "between %s and %s USD, the %s range %s" % (low, high, level, text)
+            return "at or above the %s threshold of %s %s" % (level, low, unit)
+        return "between %s and %s %s, the %s range %s" % (low, high, unit, level, text)
     if high is None:
-        return "below the %s threshold of %s USD" % (level, low)
+        return "below the %s threshold of %s %s" % (level, low, unit)
     if low is None:
-        return "above the %s threshold of %s USD" % (level, high)
-    return "outside %s to %s USD, the %s range %s" % (low, high, level, text)
+        return "above the %s threshold of %s %s" % (level, high, unit)
+    return "outside %s to %s %s, the %s range %s" % (low, high, unit, level, text)

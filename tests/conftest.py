@@ -1,5 +1,6 @@
 """Fixtures: the fake API server on 127.0.0.1, and a runner for the installed check."""
 
+import atexit
 import os
 import re
 import shutil
@@ -57,11 +58,21 @@ class Run:
         self.perf = dict(p.split("=", 1) for p in self.perf_text.split()) if self.perf_text else {}
 
 
-def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=()):
-    """Run the installed check; fail on anything no run may ever do, whatever the test is about."""
+# The forecast's state files of all runs that do not name their own, kept
+# out of the home directory of whoever runs the tests.
+STATE_HOME = tempfile.mkdtemp(prefix="check_laozhang_balance-state-")
+atexit.register(shutil.rmtree, STATE_HOME, True)
+
+
+def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), faketime=None):
+    """Run the installed check; fail on anything no run may ever do, whatever the test is about.
+
+    `faketime` runs it under Debian's faketime at that wall-clock time ('2026-11-01 00:00:00').
+    """
     assert SCRIPT, "check_laozhang_balance is not installed: pip install '.[test]'"
     assert GNU_TIME, "GNU time is not installed: apt-get install time"
     environ = {k: v for k, v in os.environ.items() if k != "LAOZHANG_ACCESS_TOKEN"}
+    environ["XDG_STATE_HOME"] = STATE_HOME
     if token is not None:
         environ["LAOZHANG_ACCESS_TOKEN"] = token
     environ.update(env or {})
@@ -69,7 +80,7 @@ def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=()):
     with tempfile.NamedTemporaryFile("r") as rss:
         # GNU time measures the check's own peak memory; wait4() in this
         # process would count the pre-exec copy of pytest as well.
-        command = [GNU_TIME, "-f", "%M", "-o", rss.name, SCRIPT, *args]
+        command = [GNU_TIME, "-f", "%M", "-o", rss.name, *(["faketime", faketime] if faketime else []), SCRIPT, *args]
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=environ, start_new_session=True)
         try:
