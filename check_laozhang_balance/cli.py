@@ -10,6 +10,7 @@ from . import __version__, thresholds
 from .credentials import ENV_VAR
 from .money import DEFAULT_QUOTA_PER_USD, micros, plain
 from .forecast import DEFAULT_WINDOW_HOURS
+from .formats import FORMATS, RENDERERS, StructuredOutput, failure
 from .plugin import Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext, hundredths
 
 NAME = "laozhang_balance"
@@ -117,6 +118,10 @@ def parse_args(argv=None):
     parser.add_argument("--state-file", metavar="PATH",
                         help="where this account's spending history is kept (default: one file per server and "
                              "account under $XDG_STATE_HOME or ~/.local/state/check_laozhang_balance/)")
+    parser.add_argument("--format", choices=FORMATS, default="nagios",
+                        help="output: nagios (status line and performance data), json (one object, for "
+                             "Zabbix), prometheus (text exposition format); exit codes are the same in all "
+                             "(default: %(default)s)")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: -v details, -vv progress, -vvv request diagnostics")
     parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
@@ -167,6 +172,24 @@ def main(argv=None):
     try:
         args = parse_args(argv)
     except UsageError as exc:
-        print("%s UNKNOWN - %s (see --help)" % (NAME.upper(), exc))
+        reason = "%s (see --help)" % exc
+        render = RENDERERS.get(_requested_format(sys.argv[1:] if argv is None else argv))
+        if render:
+            sys.stdout.write(failure(render, reason, DEFAULT_URL))
+        else:
+            print("%s UNKNOWN - %s" % (NAME.upper(), reason))
         return 3
+    if args.format != "nagios":
+        runtime = nagiosplugin.Runtime()
+        runtime.output = StructuredOutput(runtime.logchan, RENDERERS[args.format], args.url)
     build_check(args).main(verbose=args.verbose, timeout=args.timeout)
+
+
+def _requested_format(argv):
+    """The --format of a command line argparse could not read, so Zabbix still gets JSON."""
+    for index, word in enumerate(argv):
+        if word.startswith("--format="):
+            return word.split("=", 1)[1]
+        if word == "--format" and index + 1 < len(argv):
+            return argv[index + 1]
+    return "nagios"

@@ -1,0 +1,121 @@
+"""Machine-readable output for Zabbix (JSON) and Prometheus (text exposition format).
+
+Both replace nagiosplugin's Output object in its Runtime, so the check, its timeout and its exit
+codes stay exactly as in the default Nagios format; only what is printed differs.
+"""
+
+import json
+from urllib.parse import urlsplit
+
+from nagiosplugin.output import Output
+
+from .thresholds import spec
+
+FORMATS = ("nagios", "json", "prometheus")
+_METRICS = ("remaining_usd", "quota", "used_quota", "request_count")
+_STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+
+class StructuredOutput(Output):
+    """Collects the check's outcome and prints it as one document instead of the status line."""
+
+    def __init__(self, logchan, render, url):
+        super().__init__(logchan)
+        self.render = render
+        self.url = url
+        self.document = None
+
+    def add(self, check):
+        values = {r.metric.name: r.metric.value for r in check.results if r.metric is not None}
+        balance = check.resources[0]
+        contexts = check.contexts
+        outcome = {
+            "state_code": int(check.state),
+            "status": check.summary_str.strip(),
+            "values": values,
+            "account": balance.account.username if balance.account else "",
+            "thresholds": {
+                key: spec(getattr(contexts[name], level)) if getattr(contexts[name], level) is not None else None
+                for key, name, level in (("warning", "remaining_usd", "warning"),
+                                         ("critical", "remaining_usd", "critical"),
+                                         ("warning_days", "days_left", "warning"),
+                                         ("critical_days", "days_left", "critical"))},
+        }
+        self.document = self.render(outcome, self.url)
+
+    def __str__(self):
+        if self.document is None:
+            # nagiosplugin reports an uncaught failure by setting the status
+            # line itself: "NAME UNKNOWN: what".
+            return failure(self.render, self.status.split(": ", 1)[-1], self.url)
+        return self.document
+
+
+def failure(render, reason, url):
+    """The document for a check that could not run at all (a usage error, an uncaught failure)."""
+    return render({"state_code": 3, "status": reason, "values": {}, "account": "", "thresholds": {}}, url)
+
+
+def as_json(outcome, url):
+    values = outcome["values"]
+    document = {
+        "state": _STATES[outcome["state_code"]],
+        "state_code": outcome["state_code"],
+        "status": outcome["status"],
+        "account": outcome["account"] or None,
+        "remaining_usd": _number(values.get("remaining_usd")),
+        "quota": _number(values.get("quota")),
+        "used_quota": _number(values.get("used_quota")),
+        "request_count": _number(values.get("request_count")),
+        "thresholds": outcome["thresholds"],
+        "forecast": ({"usd_per_day": _number(values["usd_per_day"]), "days_left": _number(values["days_left"])}
+                     if "days_left" in values else None),
+    }
+    if outcome["state_code"] == 3:
+        document["reason"] = outcome["status"]
+    return json.dumps(document, ensure_ascii=False) + "\n"
+
+
+_PROMETHEUS = (
+    ("remaining_usd", "gauge", "Remaining prepaid balance in USD."),
+    ("quota", "gauge", "Remaining prepaid balance in the API's quota units."),
+    ("used_quota", "counter", "Quota units used so far.", "used_quota_total"),
+    ("request_count", "counter", "Requests made so far.", "requests_total"),
+    ("usd_per_day", "gauge", "Spending rate over the forecast window in USD per day."),
+    ("days_left", "gauge", "Days until the balance is gone at the current spending rate."),
+)
+
+
+def as_prometheus(outcome, url):
+    parts = urlsplit(url)
+    server = parts.hostname or ""
+    if parts.port:
+        server += ":%d" % parts.port
+    labels = '{server="%s",account="%s"}' % (_label(server), _label(outcome["account"] or "unknown"))
+    lines = []
+
+    def family(name, kind, text, value):
+        lines.extend(["# HELP laozhang_balance_%s %s" % (name, text), "# TYPE laozhang_balance_%s %s" % (name, kind),
+                      "laozhang_balance_%s%s %s" % (name, labels, value)])
+
+    for key, kind, text, *exposed in _PROMETHEUS:
+        if key in outcome["values"]:
+            family(exposed[0] if exposed else key, kind, text, _number(outcome["values"][key]))
+    family("check_state", "gauge", "State of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
+           outcome["state_code"])
+    family("fetch_success", "gauge", "1 if the last check could read the balance, else 0.",
+           1 if "remaining_usd" in outcome["values"] else 0)
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"json": as_json, "prometheus": as_prometheus}
+
+
+def _number(value):
+    if value is None:
+        return None
+    return int(value) if value == int(value) and abs(value) < 2 ** 53 else float(value)
+
+
+def _label(text):
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
