@@ -156,3 +156,114 @@ object Host "llm-gateway" {
     assert "authentication refused (HTTP 401" in seen["laozhang-balance refused"][1]
     assert seen["laozhang-balance refused"][2] == ""
     assert "invalid perfdata" not in log.lower(), log
+
+
+def _free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _pki(base, *args):
+    import subprocess
+
+    done = subprocess.run(["icinga2", "pki", *args, *icinga_constants(base)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def _node_certificates(ca_base, node_base, name):
+    certs = Path(node_base) / "data" / "certs"
+    certs.mkdir(parents=True, exist_ok=True)
+    _pki(ca_base, "new-cert", "--cn", name, "--key", str(certs / (name + ".key")), "--csr",
+         str(certs / (name + ".csr")))
+    _pki(ca_base, "sign-csr", "--csr", str(certs / (name + ".csr")), "--cert", str(certs / (name + ".crt")))
+    shutil.copy(Path(ca_base) / "data" / "ca" / "ca.crt", certs / "ca.crt")
+
+
+def test_distributed_agent_runs_the_check_synced_from_a_global_zone(tmp_path, token_file):
+    """A master and an agent on 127.0.0.1: the command reaches the agent through the global zone
+    global-templates, services.conf's apply rule sends the check to the agent (command_endpoint),
+    and the master records the result."""
+    ca, master, agent = tmp_path / "ca", tmp_path / "master", tmp_path / "agent"
+    for base in (ca, master, agent):
+        icinga_constants(base)
+    _pki(ca, "new-ca")
+    _node_certificates(ca, master, "master")
+    _node_certificates(ca, agent, "agent")
+    master_port, agent_port = _free_port(), _free_port()
+    zones = '''
+object Endpoint "master" { host = "127.0.0.1"; port = %d }
+object Endpoint "agent" { host = "127.0.0.1"; port = %d }
+object Zone "master" { endpoints = [ "master" ] }
+object Zone "agent" { endpoints = [ "agent" ]; parent = "master" }
+object Zone "global-templates" { global = true }
+''' % (master_port, agent_port)
+    global_zone = master / "zones.d" / "global-templates"
+    global_zone.mkdir(parents=True)
+    shutil.copy(CONTRIB / "icinga" / "command.conf", global_zone / "command.conf")
+    master_zone = master / "zones.d" / "master"
+    master_zone.mkdir()
+    shutil.copy(services_every_two_seconds(tmp_path), master_zone / "services.conf")
+    spool, writer = perfdata_writer(master)
+    api = ApiServer()
+    api.answer(body=account(quota=7500000))
+    (master_zone / "hosts.conf").write_text('''
+object Host "agent" {
+  check_command = "dummy"
+  vars.dummy_state = 0
+  vars.laozhang_on_agent = true
+  vars.laozhang_accounts["production"] = {
+    laozhang_balance_url = "%s"
+    laozhang_balance_warning = 20
+    laozhang_balance_token_file = "%s"
+    laozhang_balance_state_file = "%s/state.json"
+  }
+}
+''' % (api.url, token_file, agent))
+    (master / "main.conf").write_text('''
+const NodeName = "master"
+const ZoneName = "master"
+const PluginDir = "/usr/lib/nagios/plugins"
+const PluginContribDir = "/nonexistent: the master does not run this check"
+include <itl>
+include <plugins>
+%s
+object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d }
+object CheckerComponent "checker" { }
+%s
+''' % (zones, master_port, writer))
+    (agent / "main.conf").write_text('''
+const NodeName = "agent"
+const ZoneName = "agent"
+const PluginDir = "/usr/lib/nagios/plugins"
+const PluginContribDir = "%s"
+include <itl>
+include <plugins>
+%s
+object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d; accept_config = true; accept_commands = true }
+''' % (plugin_dir(agent), zones, agent_port))
+    daemons = []
+    try:
+        daemons.append(Daemon(["icinga2", "daemon", "-c", str(agent / "main.conf"), *icinga_constants(agent)],
+                              agent / "icinga.log"))
+        daemons.append(Daemon(["icinga2", "daemon", "-c", str(master / "main.conf"), *icinga_constants(master)],
+                              master / "icinga.log"))
+
+        def warning_recorded():
+            found = results(spool).get("laozhang-balance production")
+            return found if found and found[0] == "WARNING" else None
+
+        state, output, perf = wait_for(warning_recorded, 180, "the agent's result recorded on the master")
+    finally:
+        for daemon in reversed(daemons):
+            daemon.stop()
+        api.close()
+    assert output.startswith("LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), below the warning "
+                             "threshold of 20 USD")
+    assert "remaining_usd=15.000000;20:;@~:0" in perf
+    assert api.seen and api.seen[0]["headers"]["Authorization"] == TOKEN
+    # the agent got the command through the global zone, not from its own files
+    assert list((agent / "data").rglob("global-templates/**/command.conf"))
