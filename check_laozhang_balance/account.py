@@ -30,7 +30,7 @@ def from_reply(reply):
     """The Account in `reply`, or CheckError saying why there is none."""
     if 300 <= reply.status < 400:
         raise CheckError(
-            "the server redirects (HTTP %d) to %s; redirects are not followed so the token goes "
+            "the server redirects (HTTP %d) to %s, and redirects are not followed so the token goes "
             "nowhere else: give the final address with --url" % (reply.status, one_line(reply.location) or "nowhere"))
     if not 200 <= reply.status < 300:
         raise CheckError(_status_problem(reply))
@@ -97,16 +97,16 @@ def quota_per_unit(reply):
     """The server's quota units per USD from its public /api/status, for --quota-per-unit auto."""
     fix = "give the ratio as --quota-per-unit N"
     if not 200 <= reply.status < 300:
-        raise CheckError("--quota-per-unit auto: the server's /api/status answered HTTP %d %s; %s"
+        raise CheckError("--quota-per-unit auto: the server's /api/status answered HTTP %d %s, %s"
                          % (reply.status, _phrase(reply.status), fix))
     try:
         document = _decode(reply.body)
     except CheckError as exc:
-        raise CheckError("--quota-per-unit auto: in the server's /api/status, %s; %s" % (exc, fix)) from None
+        raise CheckError("--quota-per-unit auto: in the server's /api/status, %s, %s" % (exc, fix)) from None
     data = document.get("data") if isinstance(document, dict) else None
     ratio = data.get("quota_per_unit") if isinstance(data, dict) else None
     if isinstance(ratio, bool) or not isinstance(ratio, (int, Decimal)) or not 0 < ratio < _IMPLAUSIBLE:
-        raise CheckError("--quota-per-unit auto: the server's /api/status has no positive data.quota_per_unit; %s"
+        raise CheckError("--quota-per-unit auto: the server's /api/status has no positive data.quota_per_unit, %s"
                          % fix)
     return Decimal(ratio)
 
@@ -123,7 +123,7 @@ def _status_problem(reply):
     if wait:
         detail += ", retry after %s" % (wait + " s" if wait.isdigit() else wait)
     if reply.status == 429:
-        return "rate limited by the API (%s); check less often" % detail
+        return "rate limited by the API (%s): check less often" % detail
     if reply.status == 404:
         return "no balance endpoint at this address (%s): check --url" % detail
     if reply.status >= 500:

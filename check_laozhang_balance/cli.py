@@ -143,7 +143,7 @@ def _unrecognized(words):
         named = "%s and %s" % (named, more) if named else more
     hint = ""
     if any("token" in option for option in options):
-        hint = ("; the access token is read from --token-file or %s only, never from the command line" % ENV_VAR)
+        hint = (" (the access token is read from --token-file or %s only, never from the command line)" % ENV_VAR)
     return "unrecognized arguments: %s%s" % (named, hint)
 
 

@@ -41,7 +41,7 @@ def status_url(url):
     parts = urlsplit(url)
     path = parts.path.rstrip("/")
     if not path.endswith("/user/self"):
-        raise CheckError("--quota-per-unit auto needs a --url ending in /api/user/self to find /api/status; "
+        raise CheckError("--quota-per-unit auto needs a --url ending in /api/user/self to find /api/status, "
                          "give the ratio as --quota-per-unit N")
     return parts._replace(path=path[: -len("/user/self")] + "/status", query="", fragment="").geturl()
 

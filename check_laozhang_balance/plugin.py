@@ -169,15 +169,14 @@ class BalanceSummary(nagiosplugin.Summary):
         self.balance = balance
 
     def ok(self, results):
-        return self._left(results)
+        return self._line(results, [])
 
     def problem(self, results):
         worst = results.first_significant
         if worst.metric is None:
             return str(worst)
         # Both the USD and the days threshold may fire at the same level.
-        hints = [r.hint for r in results if r.state == worst.state and r.hint]
-        return "%s, %s" % (self._left(results), "; ".join(hints))
+        return self._line(results, [r.hint for r in results if r.state == worst.state and r.hint])
 
     def verbose(self, results):
         lines = list(self.balance.notes)
@@ -195,7 +194,11 @@ class BalanceSummary(nagiosplugin.Summary):
                 lines.append(self.balance.no_forecast)
         return lines
 
-    def _left(self, results):
+    def _line(self, results, hints):
+        """'15.00 USD left (account x), about 3.0 days at 5.00 USD/day, below ... and below ...'.
+
+        No semicolons: Nagios turns them into colons in its log and status.
+        """
         balance = self.balance
         line = "%s USD left" % cents(results["remaining_usd"].metric.value)
         if balance.account.username:
@@ -203,6 +206,8 @@ class BalanceSummary(nagiosplugin.Summary):
         if balance.forecast:
             line += ", about %s days at %s USD/day" % (format(balance.forecast.days_left, ".1f"),
                                                        hundredths(balance.forecast.usd_per_day))
-        elif balance.forecast_required:
+        if hints:
+            line += ", " + " and ".join(hints)
+        if balance.forecast_required and not balance.forecast:
             line += ", " + balance.no_forecast
         return line

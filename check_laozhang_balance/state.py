@@ -51,7 +51,7 @@ def update(path, change):
     except OSError as exc:
         # makedirs meets a file where the directory should be as "File exists".
         reason = "Not a directory" if isinstance(exc, FileExistsError) else exc.strerror or type(exc).__name__
-        raise StateError("cannot use the state file %s: %s; give --state-file PATH in a place this user can write"
+        raise StateError("cannot use the state file %s (%s): give --state-file PATH in a place this user can write"
                          % (one_line(path), reason)) from None
     return samples, [r for r in (damage, remark) if r]
 

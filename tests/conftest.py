@@ -104,6 +104,8 @@ def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), 
         match = STATUS_LINE.match(run.first)
         assert match, "not a plugin status line: %r" % run.first
         assert STATES.index(match.group(1)) == run.code, (run.first, run.code)
+        # Nagios turns ';' into ':' in its log and status.dat, garbling the sentence.
+        assert ";" not in run.status, run.status
     for datum in run.perf_text.split():
         assert PERFDATUM.match(datum), "invalid performance data %r" % datum
     return run

@@ -49,10 +49,10 @@ def unknown(args, expected, env=None, token=TOKEN, secrets=()):
      "the API is failing (HTTP 503 Service Unavailable, retry after 120 s), a fault on the server's side: wait, "
      "or ask its operator"),
     (Answer(429, {"success": False, "message": "too many requests"}, headers={"Retry-After": "30"}),
-     "rate limited by the API (HTTP 429 Too Many Requests, API says 'too many requests', retry after 30 s); "
+     "rate limited by the API (HTTP 429 Too Many Requests, API says 'too many requests', retry after 30 s): "
      "check less often"),
     (Answer(429, b"", gzip=False),
-     "rate limited by the API (HTTP 429 Too Many Requests); check less often"),
+     "rate limited by the API (HTTP 429 Too Many Requests): check less often"),
     (Answer(404, b"404 page not found", gzip=False),
      "no balance endpoint at this address (HTTP 404 Not Found): check --url"),
 ], ids=["500-json", "502-html", "503-retry-after", "429-body", "429-empty", "404"])
@@ -274,7 +274,7 @@ def test_redirect_is_not_followed(api, status):
     try:
         api.answer(status, b"", headers={"Location": elsewhere.url + "?stolen=1"}, gzip=False)
         unknown(["--url", api.url],
-                "the server redirects (HTTP %d) to %s; redirects are not followed so the token goes nowhere "
+                "the server redirects (HTTP %d) to %s, and redirects are not followed so the token goes nowhere "
                 "else: give the final address with --url" % (status, elsewhere.url))
         assert elsewhere.seen == []
     finally:

@@ -88,7 +88,7 @@ def test_steep_burn_is_critical_long_before_the_usd_threshold(history):
 def test_usd_and_days_both_firing_are_both_named(history):
     history.run(day(1), 30, 0)
     run = history.run(day(2), 8, 22, "-w", "10", "--warning-days", "5")
-    assert run.status.endswith("below the warning threshold of 10 USD; below the warning threshold of 5 days")
+    assert run.status.endswith("below the warning threshold of 10 USD and below the warning threshold of 5 days")
 
 
 def test_no_spending_means_no_forecast(history):
@@ -143,10 +143,10 @@ def test_unwritable_state_is_unknown_only_when_days_are_asked_for(history, tmp_p
     history.api.answer()
     plain = run_check("--url", history.api.url, "--state-file", path, "-v")
     assert plain.code == 0
-    assert any(line.startswith("cannot use the state file %s: Not a directory" % path) for line in plain.lines)
+    assert any(line.startswith("cannot use the state file %s (Not a directory)" % path) for line in plain.lines)
     asked = run_check("--url", history.api.url, "--state-file", path, "--warning-days", "3")
     assert asked.code == 3
-    assert asked.status == ("LAOZHANG_BALANCE UNKNOWN - cannot use the state file %s: Not a directory; give "
+    assert asked.status == ("LAOZHANG_BALANCE UNKNOWN - cannot use the state file %s (Not a directory): give "
                             "--state-file PATH in a place this user can write" % path)
 
 

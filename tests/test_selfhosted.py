@@ -174,7 +174,7 @@ def test_rate_limit_with_empty_body(api):
     api.behave(limited)
     run = run_check("--url", api.url)
     assert run.status == ("LAOZHANG_BALANCE UNKNOWN - rate limited by the API (HTTP 429 Too Many Requests, retry "
-                          "after 60 s); check less often")
+                          "after 60 s): check less often")
 
 
 @pytest.mark.parametrize("status_document, expected", [
@@ -188,7 +188,7 @@ def test_auto_without_a_usable_ratio_is_unknown(api, status_document, expected):
     api.behave(server)
     run = run_check("--url", api.url, "--quota-per-unit", "auto")
     assert run.code == 3
-    assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto: the server's /api/status %s; give the "
+    assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto: the server's /api/status %s, give the "
                           "ratio as --quota-per-unit N" % expected)
 
 
@@ -197,10 +197,10 @@ def test_auto_against_a_server_without_api_status(api):
     api.behave(lambda h: server._send(h, 404, {}) if h.path == "/api/status" else server(h))
     run = run_check("--url", api.url, "--quota-per-unit", "auto")
     assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto: the server's /api/status answered "
-                          "HTTP 404 Not Found; give the ratio as --quota-per-unit N")
+                          "HTTP 404 Not Found, give the ratio as --quota-per-unit N")
 
 
 def test_auto_needs_a_url_it_can_derive_status_from(api):
     run = run_check("--url", api.url.replace("/api/user/self", "/balance"), "--quota-per-unit", "auto")
     assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto needs a --url ending in /api/user/self to "
-                          "find /api/status; give the ratio as --quota-per-unit N")
+                          "find /api/status, give the ratio as --quota-per-unit N")

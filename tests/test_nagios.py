@@ -1,0 +1,138 @@
+"""contrib/nagios/ proven by a real Nagios 4: validated on top of Debian's stock configuration, then run."""
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import SCRIPT, TOKEN
+from daemons import CONTRIB, Daemon, wait_for
+from fake_api import account
+
+NAGIOS = shutil.which("nagios4", path="/usr/sbin:/usr/bin")
+STOCK = Path("/etc/nagios4/nagios.cfg")
+pytestmark = pytest.mark.skipif(not NAGIOS or not STOCK.exists(), reason="nagios4 is not installed (see .ci/run)")
+
+
+@pytest.fixture
+def readable_dir():
+    """A folder the nagios user can read: the stock configuration drops root to it even for -v."""
+    path = Path(tempfile.mkdtemp(prefix="nagios-stock-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir):
+    """Debian's nagios.cfg as it is, its cfg_dirs and resource file copied with our files dropped in."""
+    tmp_path = readable_dir
+    plugins_config = tmp_path / "nagios-plugins-config"
+    conf_d = tmp_path / "conf.d"
+    shutil.copytree("/etc/nagios-plugins/config", plugins_config)
+    shutil.copytree("/etc/nagios4/conf.d", conf_d)
+    shutil.copy(CONTRIB / "nagios" / "laozhang_balance.cfg", plugins_config)
+    shutil.copy(CONTRIB / "nagios" / "laozhang-balance-service.cfg", conf_d)
+    resource = tmp_path / "resource.cfg"
+    resource.write_text(Path("/etc/nagios4/resource.cfg").read_text() + (CONTRIB / "nagios" / "resource.cfg").read_text())
+    main = tmp_path / "nagios.cfg"
+    main.write_text(STOCK.read_text()
+                    .replace("cfg_dir=/etc/nagios-plugins/config", "cfg_dir=%s" % plugins_config)
+                    .replace("cfg_dir=/etc/nagios4/conf.d", "cfg_dir=%s" % conf_d)
+                    .replace("resource_file=/etc/nagios4/resource.cfg", "resource_file=%s" % resource))
+    checked = subprocess.run([NAGIOS, "-v", str(main)], capture_output=True, text=True, timeout=120)
+    assert checked.returncode == 0, checked.stdout
+    assert "Total Errors:   0" in checked.stdout
+    stock = subprocess.run([NAGIOS, "-v", str(STOCK)], capture_output=True, text=True, timeout=120).stdout
+
+    def counted(output, what):
+        return int(re.search(r"Checked (\d+) %s\." % what, output).group(1))
+
+    # our example adds one host and one service, our command file one command
+    for what in ("services", "hosts", "commands"):
+        assert counted(checked.stdout, what) == counted(stock, what) + 1, what
+
+
+def _status(path):
+    """{service_description: {field: value}} from status.dat's servicestatus blocks."""
+    services = {}
+    try:
+        text = path.read_text()
+    except FileNotFoundError:  # between Nagios' writes, or after its shutdown
+        return services
+    for block in re.findall(r"servicestatus \{(.*?)\n\s*\}", text, re.S):
+        fields = dict(line.strip().split("=", 1) for line in block.strip().splitlines() if "=" in line)
+        services[fields["service_description"]] = fields
+    return services
+
+
+def test_nagios_runs_the_service_and_records_its_state(tmp_path, api):
+    api.answer(body=account(quota=7500000))
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "check_laozhang_balance").symlink_to(SCRIPT)
+    token = tmp_path / "laozhang.token"
+    token.write_text(TOKEN)
+    token.chmod(0o600)
+    for sub in ("spool", "rw"):
+        (tmp_path / sub).mkdir()
+    (tmp_path / "resource.cfg").write_text("$USER1$=%s\n%s" % (plugins, (CONTRIB / "nagios" / "resource.cfg")
+                                           .read_text().replace("/etc/nagios4/laozhang.token", str(token))))
+    # The shipped service, pointed at the test server through its third argument.
+    service = (CONTRIB / "nagios" / "laozhang-balance-service.cfg").read_text()
+    assert "check_laozhang_balance!20!5!--warning-days 7" in service
+    (tmp_path / "service.cfg").write_text(service.replace(
+        "check_laozhang_balance!20!5!--warning-days 7",
+        "check_laozhang_balance!20!5!--warning-days 7 --url %s --state-file %s/state.json" % (api.url, tmp_path)))
+    # Debian's templates and the ping.cfg that defines linux-server's host check
+    objects = "\n".join(["cfg_file=/etc/nagios4/objects/%s.cfg" % name
+                         for name in ("commands", "contacts", "timeperiods", "templates")]
+                        + ["cfg_file=/etc/nagios-plugins/config/ping.cfg"])
+    (tmp_path / "nagios.cfg").write_text('''
+log_file=%(d)s/nagios.log
+%(objects)s
+cfg_file=%(contrib)s/laozhang_balance.cfg
+cfg_file=%(d)s/service.cfg
+resource_file=%(d)s/resource.cfg
+status_file=%(d)s/status.dat
+status_update_interval=1
+object_cache_file=%(d)s/objects.cache
+precached_object_file=%(d)s/objects.precache
+temp_file=%(d)s/nagios.tmp
+temp_path=%(d)s
+lock_file=%(d)s/nagios.lock
+command_file=%(d)s/rw/nagios.cmd
+check_result_path=%(d)s/spool
+state_retention_file=%(d)s/retention.dat
+nagios_user=root
+nagios_group=root
+interval_length=1
+check_result_reaper_frequency=1
+max_service_check_spread=1
+max_host_check_spread=1
+enable_notifications=0
+use_syslog=0
+log_service_retries=1
+''' % {"d": tmp_path, "objects": objects, "contrib": CONTRIB / "nagios"})
+    checked = subprocess.run([NAGIOS, "-v", str(tmp_path / "nagios.cfg")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    daemon = Daemon([NAGIOS, str(tmp_path / "nagios.cfg")], tmp_path / "daemon.log",
+                    env=dict(os.environ, XDG_STATE_HOME=str(tmp_path)))
+    try:
+        status = wait_for(lambda: (lambda s: s if s.get("plugin_output") else None)(
+            _status(tmp_path / "status.dat").get("LaoZhang balance", {})), 90, "a result in Nagios' status.dat")
+        # Nagios removes status.dat when it stops.
+        status_text = (tmp_path / "status.dat").read_text()
+    finally:
+        daemon.stop()
+    assert status["current_state"] == "1"
+    assert status["plugin_output"] == ("LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), below the "
+                                       "warning threshold of 20 USD, no forecast yet: 0.0 h of history, 6.0 h needed")
+    assert "remaining_usd=15.000000;20:;5:" in status["performance_data"]
+    log = (tmp_path / "nagios.log").read_text()
+    assert "SERVICE ALERT: llm-gateway;LaoZhang balance;WARNING;SOFT;1;LAOZHANG_BALANCE WARNING" in log
+    assert TOKEN not in log and TOKEN not in status_text
+    assert api.seen[0]["headers"]["Authorization"] == TOKEN
