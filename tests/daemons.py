@@ -5,13 +5,26 @@ Facts behind the settings are in the project's notes on running the daemons insi
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRIB = ROOT / "contrib"
+
+
+def need(program, package, search="/usr/sbin:/usr/bin:/sbin:/bin"):
+    """The path of `program`; skip without it, except in CI (CI=true), where .ci/run installs it."""
+    path = shutil.which(program, path=search)
+    if not path:
+        if os.environ.get("CI"):
+            pytest.fail("%s is missing in CI: .ci/run should have installed %s" % (program, package))
+        pytest.skip("%s is not installed (Debian package %s, see .ci/run)" % (program, package))
+    return path
 
 
 def icinga_constants(base):

@@ -2,17 +2,20 @@
 
 import configparser
 import json
-import shutil
 import subprocess
 
 import pytest
 import yaml
 
 from conftest import TOKEN, run_check
-from daemons import CONTRIB
+from daemons import CONTRIB, need
 from fake_api import account
 
-PROMTOOL = shutil.which("promtool")
+
+
+@pytest.fixture
+def promtool():
+    return need("promtool", "prometheus")
 
 
 @pytest.mark.parametrize("quota, code, state", [(30000000, 0, "OK"), (7500000, 1, "WARNING"), (1000000, 2, "CRITICAL")])
@@ -65,16 +68,15 @@ def test_json_carries_the_forecast(api, tmp_path):
     assert abs(document["forecast"]["days_left"] - 2) < 0.001
 
 
-def _promtool_metrics(text):
-    return subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+def _promtool_metrics(promtool, text):
+    return subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.skipif(not PROMTOOL, reason="promtool is not installed (see .ci/run)")
-def test_prometheus_output_passes_promtool(api):
+def test_prometheus_output_passes_promtool(api, promtool):
     api.answer(body=account(quota=7500000))
     run = run_check("--url", api.url, "-w", "20", "--format", "prometheus")
     assert run.code == 1
-    checked = _promtool_metrics(run.stdout)
+    checked = _promtool_metrics(promtool, run.stdout)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     server = "127.0.0.1:%d" % api.port
     labels = '{server="%s",account="demo_user"}' % server
@@ -87,19 +89,17 @@ def test_prometheus_output_passes_promtool(api):
     assert TOKEN not in run.stdout
 
 
-@pytest.mark.skipif(not PROMTOOL, reason="promtool is not installed (see .ci/run)")
-def test_prometheus_output_on_unknown(api):
+def test_prometheus_output_on_unknown(api, promtool):
     api.answer(500, {"success": False})
     run = run_check("--url", api.url, "--format", "prometheus")
     assert run.code == 3
-    assert _promtool_metrics(run.stdout).returncode == 0
+    assert _promtool_metrics(promtool, run.stdout).returncode == 0
     assert 'laozhang_balance_fetch_success{server="127.0.0.1:%d",account="unknown"} 0' % api.port in run.stdout
     assert "laozhang_balance_remaining_usd" not in run.stdout
 
 
-@pytest.mark.skipif(not PROMTOOL, reason="promtool is not installed (see .ci/run)")
-def test_alerting_rules_pass_promtool():
-    checked = subprocess.run([PROMTOOL, "check", "rules", str(CONTRIB / "prometheus" / "laozhang-balance-alerts.yml")],
+def test_alerting_rules_pass_promtool(promtool):
+    checked = subprocess.run([promtool, "check", "rules", str(CONTRIB / "prometheus" / "laozhang-balance-alerts.yml")],
                              capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 5 rules found" in checked.stdout

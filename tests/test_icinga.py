@@ -7,10 +7,14 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPT, TOKEN
-from daemons import CONTRIB, Daemon, icinga_constants, icinga_validate, wait_for
+from daemons import CONTRIB, Daemon, icinga_constants, icinga_validate, need, wait_for
 from fake_api import Answer, ApiServer, account
 
-pytestmark = pytest.mark.skipif(not shutil.which("icinga2"), reason="icinga2 is not installed (see .ci/run)")
+
+
+@pytest.fixture(autouse=True)
+def icinga2():
+    need("icinga2", "icinga2")
 
 STATES = {"ok": (Answer(body=account(quota=30000000)), "OK"),
           "warn": (Answer(body=account(quota=7500000)), "WARNING"),

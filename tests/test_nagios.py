@@ -10,12 +10,17 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPT, TOKEN
-from daemons import CONTRIB, Daemon, wait_for
+from daemons import CONTRIB, Daemon, need, wait_for
 from fake_api import account
 
-NAGIOS = shutil.which("nagios4", path="/usr/sbin:/usr/bin")
 STOCK = Path("/etc/nagios4/nagios.cfg")
-pytestmark = pytest.mark.skipif(not NAGIOS or not STOCK.exists(), reason="nagios4 is not installed (see .ci/run)")
+
+
+@pytest.fixture
+def nagios4():
+    """Nagios 4, and the plugins package whose command definitions Debian's stock configuration reads."""
+    need("check_ping", "monitoring-plugins-basic", search="/usr/lib/nagios/plugins")
+    return need("nagios4", "nagios4-core")
 
 
 @pytest.fixture
@@ -27,7 +32,7 @@ def readable_dir():
     shutil.rmtree(path)
 
 
-def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir):
+def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir, nagios4):
     """Debian's nagios.cfg as it is, its cfg_dirs and resource file copied with our files dropped in."""
     tmp_path = readable_dir
     plugins_config = tmp_path / "nagios-plugins-config"
@@ -43,10 +48,10 @@ def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir):
                     .replace("cfg_dir=/etc/nagios-plugins/config", "cfg_dir=%s" % plugins_config)
                     .replace("cfg_dir=/etc/nagios4/conf.d", "cfg_dir=%s" % conf_d)
                     .replace("resource_file=/etc/nagios4/resource.cfg", "resource_file=%s" % resource))
-    checked = subprocess.run([NAGIOS, "-v", str(main)], capture_output=True, text=True, timeout=120)
+    checked = subprocess.run([nagios4, "-v", str(main)], capture_output=True, text=True, timeout=120)
     assert checked.returncode == 0, checked.stdout
     assert "Total Errors:   0" in checked.stdout
-    stock = subprocess.run([NAGIOS, "-v", str(STOCK)], capture_output=True, text=True, timeout=120).stdout
+    stock = subprocess.run([nagios4, "-v", str(STOCK)], capture_output=True, text=True, timeout=120).stdout
 
     def counted(output, what):
         return int(re.search(r"Checked (\d+) %s\." % what, output).group(1))
@@ -69,7 +74,7 @@ def _status(path):
     return services
 
 
-def test_nagios_runs_the_service_and_records_its_state(tmp_path, api):
+def test_nagios_runs_the_service_and_records_its_state(tmp_path, api, nagios4):
     api.answer(body=account(quota=7500000))
     plugins = tmp_path / "plugins"
     plugins.mkdir()
@@ -117,9 +122,9 @@ enable_notifications=0
 use_syslog=0
 log_service_retries=1
 ''' % {"d": tmp_path, "objects": objects, "contrib": CONTRIB / "nagios"})
-    checked = subprocess.run([NAGIOS, "-v", str(tmp_path / "nagios.cfg")], capture_output=True, text=True)
+    checked = subprocess.run([nagios4, "-v", str(tmp_path / "nagios.cfg")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
-    daemon = Daemon([NAGIOS, str(tmp_path / "nagios.cfg")], tmp_path / "daemon.log",
+    daemon = Daemon([nagios4, str(tmp_path / "nagios.cfg")], tmp_path / "daemon.log",
                     env=dict(os.environ, XDG_STATE_HOME=str(tmp_path)))
     try:
         status = wait_for(lambda: (lambda s: s if s.get("plugin_output") else None)(
