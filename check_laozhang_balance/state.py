@@ -1,7 +1,6 @@
 """The state file that keeps the forecast's samples between runs: locked, replaced atomically."""
 
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -27,6 +26,10 @@ def default_path(url, account_id, username):
     from the server and the account as the API describes it, never from
     the token.
     """
+    # Here, not at the top: hashlib loads OpenSSL, a cost --help and
+    # --version need not pay.
+    import hashlib
+
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(url).hostname or "local")
     key = hashlib.sha256(("%s\n%s\n%s" % (url, account_id, username)).encode()).hexdigest()[:16]
