@@ -39,18 +39,21 @@ class Balance(nagiosplugin.Resource):
         self._secrets = []
 
     def probe(self):
+        # nagiosplugin's deadline arrives as a Timeout wherever the check is;
+        # `awaited` says what it was waiting for.
+        awaited = "complete answer from %s" % client.public_url(self.url)
         try:
             self.account = account.from_reply(self._reply())
             if self.quota_per_usd == "auto":
                 self.quota_per_usd = account.quota_per_unit(
                     client.get(client.status_url(self.url), {}, self.timeout, self.ca_file))
+            awaited = "lock on the state file, which another run holds,"
+            self._predict(self.account)
         except nagiosplugin.Timeout:
-            raise CheckError("no complete answer from %s within %d s (--timeout)"
-                             % (client.public_url(self.url), self.timeout)) from None
+            raise CheckError("no %s within %d s (--timeout)" % (awaited, self.timeout)) from None
         except CheckError as exc:
             raise CheckError(redact(str(exc), self._secrets)) from None
         found = self.account
-        self._predict(found)
         metrics = [
             nagiosplugin.Metric("remaining_usd", to_usd(found.quota, self.quota_per_usd), context="remaining_usd"),
             nagiosplugin.Metric("quota", found.quota, context="quota"),

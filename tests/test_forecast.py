@@ -173,6 +173,20 @@ def test_forecast_works_offline_from_response_files(tmp_path):
     assert run.status.startswith("LAOZHANG_BALANCE WARNING - 55.00 USD left (account demo_user), about 11.0 days")
 
 
+def test_a_lock_held_past_the_deadline_is_a_clean_unknown(api, tmp_path):
+    import fcntl
+
+    state = tmp_path / "state.json"
+    with open(str(state) + ".lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for verbosity in ([], ["-vvv"]):
+            run = run_check("--url", api.url, "--state-file", str(state), "-t", "1", *verbosity)
+            assert run.code == 3
+            assert run.status == ("LAOZHANG_BALANCE UNKNOWN - no lock on the state file, which another run holds, "
+                                  "within 1 s (--timeout)")
+            assert run.seconds < 2.5
+
+
 def test_many_concurrent_runs_share_one_file(api, tmp_path):
     state = tmp_path / "state.json"
     env = dict(os.environ, LAOZHANG_ACCESS_TOKEN=TOKEN)
