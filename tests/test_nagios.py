@@ -43,6 +43,9 @@ def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir, nagios
     shutil.copy(CONTRIB / "nagios" / "laozhang-balance-service.cfg", conf_d)
     resource = tmp_path / "resource.cfg"
     resource.write_text(Path("/etc/nagios4/resource.cfg").read_text() + (CONTRIB / "nagios" / "resource.cfg").read_text())
+    # the copies must stay readable for the nagios user whatever umask this clone was made with
+    for path in tmp_path.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
     main = tmp_path / "nagios.cfg"
     main.write_text(STOCK.read_text()
                     .replace("cfg_dir=/etc/nagios-plugins/config", "cfg_dir=%s" % plugins_config)
