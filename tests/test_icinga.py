@@ -187,6 +187,21 @@ def _node_certificates(ca_base, node_base, name):
     shutil.copy(Path(ca_base) / "data" / "ca" / "ca.crt", certs / "ca.crt")
 
 
+def _node_main_conf(base, plugin_contrib_dir, zones, port, listener_options="", objects=""):
+    """One node's main.conf; the node and its zone are named after its directory."""
+    (base / "main.conf").write_text('''
+const NodeName = "%s"
+const ZoneName = "%s"
+const PluginDir = "/usr/lib/nagios/plugins"
+const PluginContribDir = "%s"
+include <itl>
+include <plugins>
+%s
+object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d%s }
+%s
+''' % (base.name, base.name, plugin_contrib_dir, zones, port, listener_options, objects))
+
+
 def test_distributed_agent_runs_the_check_synced_from_a_global_zone(tmp_path, token_file):
     """A master and an agent on 127.0.0.1: the command reaches the agent through the global zone
     global-templates, services.conf's apply rule sends the check to the agent (command_endpoint),
@@ -227,28 +242,10 @@ object Host "agent" {
   }
 }
 ''' % (api.url, token_file, agent))
-    (master / "main.conf").write_text('''
-const NodeName = "master"
-const ZoneName = "master"
-const PluginDir = "/usr/lib/nagios/plugins"
-const PluginContribDir = "/nonexistent: the master does not run this check"
-include <itl>
-include <plugins>
-%s
-object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d }
-object CheckerComponent "checker" { }
-%s
-''' % (zones, master_port, writer))
-    (agent / "main.conf").write_text('''
-const NodeName = "agent"
-const ZoneName = "agent"
-const PluginDir = "/usr/lib/nagios/plugins"
-const PluginContribDir = "%s"
-include <itl>
-include <plugins>
-%s
-object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d; accept_config = true; accept_commands = true }
-''' % (plugin_dir(agent), zones, agent_port))
+    _node_main_conf(master, "/nonexistent: the master does not run this check", zones, master_port,
+                    objects='object CheckerComponent "checker" { }\n' + writer)
+    _node_main_conf(agent, plugin_dir(agent), zones, agent_port,
+                    listener_options="; accept_config = true; accept_commands = true")
     daemons = []
     try:
         daemons.append(Daemon(["icinga2", "daemon", "-c", str(agent / "main.conf"), *icinga_constants(agent)],
