@@ -40,20 +40,17 @@ def test_uncompressed_answer_is_read_too(api):
     assert run_check("--url", api.url).code == 0
 
 
-def test_warning_names_the_threshold(api):
-    api.answer(body=account(quota=7500000))
+@pytest.mark.parametrize("quota, code, status", [
+    (7500000, 1, "LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), "
+                 "below the warning threshold of 20 USD"),
+    (1000000, 2, "LAOZHANG_BALANCE CRITICAL - 2.00 USD left (account demo_user), "
+                 "below the critical threshold of 5 USD"),
+])
+def test_crossed_threshold_is_named(api, quota, code, status):
+    api.answer(body=account(quota=quota))
     run = run_check("--url", api.url, "-w", "20", "-c", "5")
-    assert run.code == 1
-    assert run.status == ("LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), "
-                          "below the warning threshold of 20 USD")
-
-
-def test_critical_names_the_threshold(api):
-    api.answer(body=account(quota=1000000))
-    run = run_check("--url", api.url, "-w", "20", "-c", "5")
-    assert run.code == 2
-    assert run.status == ("LAOZHANG_BALANCE CRITICAL - 2.00 USD left (account demo_user), "
-                          "below the critical threshold of 5 USD")
+    assert run.code == code
+    assert run.status == status
 
 
 def test_balance_equal_to_threshold_is_not_below_it(api):
