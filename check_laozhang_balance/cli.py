@@ -27,18 +27,13 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _threshold(text):
-    try:
-        return thresholds.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _days(text):
-    try:
-        return thresholds.parse(text, unit="days")
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+def _threshold(unit):
+    def parse(text):
+        try:
+            return thresholds.parse(text, unit=unit)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
 
 
 def _hours(text):
@@ -84,10 +79,10 @@ def parse_args(argv=None):
                     "the environment variable %s, never from the command line." % ENV_VAR,
         epilog="Exit codes: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (the balance could not be read). "
                "Example: check_laozhang_balance -w 20 -c 5 --token-file /etc/nagios/laozhang.token")
-    parser.add_argument("-w", "--warning", metavar="USD", type=_threshold,
+    parser.add_argument("-w", "--warning", metavar="USD", type=_threshold("USD"),
                         help="WARNING when the balance is below USD; a value with ':', '@' or '~' is a "
                              "Nagios range")
-    parser.add_argument("-c", "--critical", metavar="USD", type=_threshold,
+    parser.add_argument("-c", "--critical", metavar="USD", type=_threshold("USD"),
                         help="CRITICAL when the balance is below USD, likewise (default: CRITICAL at or "
                              "below 0 USD)")
     parser.add_argument("-t", "--timeout", metavar="SECONDS", type=_seconds, default=DEFAULT_TIMEOUT,
@@ -108,10 +103,10 @@ def parse_args(argv=None):
     parser.add_argument("--response-file", metavar="PATH",
                         help="evaluate a saved API answer from PATH ('-' for stdin) instead of calling "
                              "the API: no token, no network")
-    parser.add_argument("--warning-days", metavar="DAYS", type=_days,
+    parser.add_argument("--warning-days", metavar="DAYS", type=_threshold("days"),
                         help="WARNING when the balance will run out in fewer than DAYS at the recent spending "
                              "rate (see --forecast-window)")
-    parser.add_argument("--critical-days", metavar="DAYS", type=_days,
+    parser.add_argument("--critical-days", metavar="DAYS", type=_threshold("days"),
                         help="CRITICAL likewise")
     parser.add_argument("--forecast-window", metavar="HOURS", type=_hours, default=DEFAULT_WINDOW_HOURS,
                         help="the spending rate is measured over the last HOURS (default: %(default)s)")
