@@ -10,7 +10,7 @@ from nagiosplugin import CheckError
 
 from . import __version__
 from .account import Reply
-from .safe_text import one_line
+from .safe_text import cannot_read, one_line
 
 # The balance answer is well under 1 KiB; anything past this is not it.
 MAX_BODY = 1 << 20
@@ -118,7 +118,7 @@ def _check_ca_file(path):
     except OSError as exc:
         if isinstance(exc, ssl.SSLError):
             raise CheckError("the CA file %s holds no usable PEM certificate" % one_line(path)) from None
-        raise CheckError("cannot read the CA file %s: %s" % (one_line(path), exc.strerror or type(exc).__name__)) from None
+        raise CheckError(cannot_read("CA file", path, exc)) from None
 
 
 def _read_body(response):

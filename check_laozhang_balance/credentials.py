@@ -7,7 +7,7 @@ import stat
 
 from nagiosplugin import CheckError
 
-from .safe_text import one_line
+from .safe_text import cannot_read, one_line
 
 ENV_VAR = "LAOZHANG_ACCESS_TOKEN"
 
@@ -58,7 +58,7 @@ def _read_file(path, notes):
                 raise CheckError("the token file %s is not a regular file" % one_line(path))
             raw = handle.read(_MAX_FILE + 1)
     except OSError as exc:
-        raise CheckError("cannot read the token file %s: %s" % (one_line(path), exc.strerror or type(exc).__name__)) from None
+        raise CheckError(cannot_read("token file", path, exc)) from None
     if len(raw) > _MAX_FILE:
         raise CheckError("the token file %s is too large to hold a token" % one_line(path))
     if mode & (stat.S_IROTH | stat.S_IWOTH):

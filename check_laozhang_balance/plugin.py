@@ -9,7 +9,7 @@ from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
 from . import account, client, credentials, forecast, state
 from .money import cents, micros, plain, to_usd
-from .safe_text import one_line, redact
+from .safe_text import cannot_read, redact
 from .thresholds import describe, spec
 
 
@@ -99,8 +99,7 @@ def _read_saved(path):
         with open(path, "rb") as handle:
             return handle.read(client.MAX_BODY + 1)
     except OSError as exc:
-        raise CheckError("cannot read the response file %s: %s"
-                         % (one_line(path), exc.strerror or type(exc).__name__)) from None
+        raise CheckError(cannot_read("response file", path, exc)) from None
 
 
 # data evaluation

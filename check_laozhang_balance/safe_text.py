@@ -21,3 +21,11 @@ def redact(text, secrets):
         if secret:
             text = text.replace(secret, "***")
     return text
+
+
+def cannot_read(what, path, exc):
+    """'cannot read the token file /x: Permission denied', from an OSError.
+
+    The reason is the errno's words only: str(exc) may quote more than the path.
+    """
+    return "cannot read the %s %s: %s" % (what, one_line(path), exc.strerror or type(exc).__name__)
