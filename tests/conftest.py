@@ -1,10 +1,11 @@
-"""Fixtures: the fake API server on 127.0.0.1, and a runner for the installed check."""
+"""Fixtures: the fake API server on 127.0.0.1, a free port beside it, and a runner for the installed check."""
 
 import atexit
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,12 @@ STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
 STATUS_LINE = re.compile(r"^LAOZHANG_BALANCE (OK|WARNING|CRITICAL|UNKNOWN) - \S")
 PERFDATUM = re.compile(r"^('[^'=]+'|[^'= ]+)=%s%s(;%s){0,2}(;(%s)?){0,2}$" % (_NUM, _UOM, _RANGE, _NUM))
 
+
+def free_port():
+    """A port on 127.0.0.1 that nothing listens on, as the kernel hands it out."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 @pytest.fixture
 def api():

@@ -7,7 +7,6 @@ for every run; `unknown` adds the rest).
 
 import gzip
 import os
-import socket
 import ssl
 import subprocess
 import zlib
@@ -15,7 +14,7 @@ import zlib
 import pytest
 import trustme
 
-from conftest import SCRIPT, TOKEN, run_check
+from conftest import SCRIPT, TOKEN, free_port, run_check
 from fake_api import Answer, ApiServer
 
 DEADLINE = 2
@@ -218,9 +217,7 @@ def test_server_that_trickles_one_byte_a_second(api):
 # Network
 
 def test_nothing_listening():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     unknown(["--url", "http://127.0.0.1:%d/api/user/self" % port],
             "connection to 127.0.0.1:%d refused: nothing listens there" % port)
 

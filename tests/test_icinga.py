@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, TOKEN
+from conftest import SCRIPT, TOKEN, free_port
 from daemons import CONTRIB, Daemon, icinga_constants, icinga_validate, need, wait_for
 from fake_api import Answer, ApiServer, account
 
@@ -162,14 +162,6 @@ object Host "llm-gateway" {
     assert "invalid perfdata" not in log.lower(), log
 
 
-def _free_port():
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _pki(base, *args):
     import subprocess
 
@@ -212,7 +204,7 @@ def test_distributed_agent_runs_the_check_synced_from_a_global_zone(tmp_path, to
     _pki(ca, "new-ca")
     _node_certificates(ca, master, "master")
     _node_certificates(ca, agent, "agent")
-    master_port, agent_port = _free_port(), _free_port()
+    master_port, agent_port = free_port(), free_port()
     zones = '''
 object Endpoint "master" { host = "127.0.0.1"; port = %d }
 object Endpoint "agent" { host = "127.0.0.1"; port = %d }
