@@ -78,3 +78,78 @@ def wait_for(probe, timeout, what):
             return found
         time.sleep(0.5)
     raise AssertionError("gave up after %d s waiting for %s" % (timeout, what))
+
+
+def free_port_in(low, high):
+    """A free TCP port on 127.0.0.1 in [low, high]: Zabbix, for one, accepts ports up to 32767 only."""
+    import random
+    import socket
+
+    for port in random.sample(range(low, high + 1), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port between %d and %d" % (low, high))
+
+
+class Postgres:
+    """A private PostgreSQL cluster on 127.0.0.1, run as the postgres user (it refuses root).
+
+    pytest's tmp_path is mode 0700 and the postgres user cannot enter it,
+    so the cluster lives in a folder of its own under /tmp, removed on stop.
+    """
+
+    BIN = Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self):
+        import tempfile
+
+        need(str(self.BIN / "postgres"), "postgresql", search=str(self.BIN))
+        self.base = Path(tempfile.mkdtemp(prefix="pg-"))
+        os.chmod(self.base, 0o755)
+        shutil.chown(self.base, "postgres", "postgres")
+        self.data = self.base / "data"
+        self.port = free_port_in(20000, 32000)
+        self._as_postgres([str(self.BIN / "initdb"), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                           "--locale=C.UTF-8", "-D", str(self.data)])
+        self.daemon = Daemon(["runuser", "-u", "postgres", "--", str(self.BIN / "postgres"), "-D", str(self.data),
+                              "-c", "listen_addresses=127.0.0.1", "-p", str(self.port), "-k", str(self.base),
+                              "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                             self.base / "postgres.log")
+        wait_for(self._ready, 60, "PostgreSQL to accept connections")
+
+    def _ready(self):
+        if not self.daemon.alive():
+            raise AssertionError("PostgreSQL ended: %s" % (self.base / "postgres.log").read_text()[-2000:])
+        return subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", str(self.port)]).returncode == 0
+
+    def _as_postgres(self, argv, **kwargs):
+        return subprocess.run(["runuser", "-u", "postgres", "--", *argv], check=True, capture_output=True,
+                              text=True, cwd=str(self.base), timeout=300, **kwargs)
+
+    def psql(self, database, sql=None, file=None, user="postgres"):
+        """Run SQL (a string, or a file's contents on stdin) in `database`; stop on the first error."""
+        argv = ["psql", "-q", "-X", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                "-U", user, "-d", database]
+        if sql is not None:
+            argv += ["-c", sql]
+        stdin = open(file, "rb") if file else None
+        try:
+            return subprocess.run(argv, check=True, capture_output=True, stdin=stdin, timeout=300)
+        finally:
+            if stdin:
+                stdin.close()
+
+    def create_database(self, name, owner, password, extensions=()):
+        """A role `owner` with `password` owning a new database `name`, with `extensions` created."""
+        self.psql("postgres", "CREATE ROLE %s LOGIN PASSWORD '%s'" % (owner, password))
+        self.psql("postgres", "CREATE DATABASE %s OWNER %s ENCODING 'UTF8' TEMPLATE template0" % (name, owner))
+        for extension in extensions:
+            self.psql(name, "CREATE EXTENSION IF NOT EXISTS %s" % extension)
+
+    def stop(self):
+        self.daemon.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
