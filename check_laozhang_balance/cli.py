@@ -12,6 +12,7 @@ from .money import DEFAULT_QUOTA_PER_USD, micros, plain
 from .forecast import DEFAULT_WINDOW_HOURS
 from .formats import FORMATS, RENDERERS, StructuredOutput, failure
 from .plugin import Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext, hundredths
+from .settings import Settings
 
 NAME = "laozhang_balance"
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
@@ -142,18 +143,23 @@ def _unrecognized(words):
     return "unrecognized arguments: %s%s" % (named, hint)
 
 
-def build_check(args):
-    balance = Balance(args.url, args.token_file, args.timeout, args.quota_per_unit,
-                      response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id,
-                      state_file=args.state_file, window_hours=args.forecast_window,
-                      forecast_required=args.warning_days is not None or args.critical_days is not None)
-    critical = args.critical or thresholds.parse(thresholds.NOTHING_LEFT)
+def settings_from(args):
+    """The run's Settings; the default critical threshold is filled in here, once."""
+    return Settings(url=args.url, token_file=args.token_file, timeout=args.timeout, quota_per_usd=args.quota_per_unit,
+                    response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id,
+                    state_file=args.state_file, window_hours=args.forecast_window,
+                    warning=args.warning, critical=args.critical or thresholds.parse(thresholds.NOTHING_LEFT),
+                    warning_days=args.warning_days, critical_days=args.critical_days)
+
+
+def build_check(settings):
+    balance = Balance(settings)
     return nagiosplugin.Check(
         balance,
-        ThresholdContext("remaining_usd", args.warning, critical),
-        QuotaContext("quota", args.warning, critical, fmt=plain),
+        ThresholdContext("remaining_usd", settings.warning, settings.critical),
+        QuotaContext("quota", settings.warning, settings.critical, fmt=plain),
         ValueContext("counter", uom="c"),
-        ThresholdContext("days_left", args.warning_days, args.critical_days, fmt=hundredths, unit="days"),
+        ThresholdContext("days_left", settings.warning_days, settings.critical_days, fmt=hundredths, unit="days"),
         ValueContext("usd_per_day", fmt=micros),
         BalanceSummary(balance),
         name=NAME)
@@ -177,7 +183,7 @@ def main(argv=None):
     if args.format != "nagios":
         runtime = nagiosplugin.Runtime()
         runtime.output = StructuredOutput(runtime.logchan, RENDERERS[args.format], args.url)
-    build_check(args).main(verbose=args.verbose, timeout=args.timeout)
+    build_check(settings_from(args)).main(verbose=args.verbose, timeout=args.timeout)
 
 
 def _requested_format(argv):

@@ -18,20 +18,11 @@ from .thresholds import describe, spec
 class Balance(nagiosplugin.Resource):
     """The account behind the access token, read from the API or from a saved answer."""
 
-    def __init__(self, url, token_file, timeout, quota_per_usd, response_file=None, ca_file=None, user_id=None,
-                 state_file=None, window_hours=forecast.DEFAULT_WINDOW_HOURS, forecast_required=False):
-        self.url = url
-        self.user_id = user_id
-        self.token_file = token_file
-        self.timeout = timeout
-        self.quota_per_usd = quota_per_usd
-        self.response_file = response_file
-        self.ca_file = ca_file
-        self.state_file = state_file
-        self.window = window_hours * 3600
-        # With --warning-days/--critical-days a state file that cannot be
-        # written is UNKNOWN; without, it only costs the forecast.
-        self.forecast_required = forecast_required
+    def __init__(self, settings):
+        self.settings = settings
+        # Starts as the command line's ratio; with --quota-per-unit auto
+        # the server's answer replaces it.
+        self.quota_per_usd = settings.quota_per_usd
         self.account = None
         self.forecast = None
         self.no_forecast = None
@@ -41,16 +32,17 @@ class Balance(nagiosplugin.Resource):
     def probe(self):
         # nagiosplugin's deadline arrives as a Timeout wherever the check is;
         # `awaited` says what it was waiting for.
-        awaited = "complete answer from %s" % client.public_url(self.url)
+        cfg = self.settings
+        awaited = "complete answer from %s" % client.public_url(cfg.url)
         try:
             self.account = account.from_reply(self._reply())
             if self.quota_per_usd == "auto":
                 self.quota_per_usd = account.quota_per_unit(
-                    client.get(client.status_url(self.url), {}, self.timeout, self.ca_file))
+                    client.get(client.status_url(cfg.url), {}, cfg.timeout, cfg.ca_file))
             awaited = "lock on the state file, which another run holds,"
             self._predict(self.account)
         except nagiosplugin.Timeout:
-            raise CheckError("no %s within %d s (--timeout)" % (awaited, self.timeout)) from None
+            raise CheckError("no %s within %d s (--timeout)" % (awaited, cfg.timeout)) from None
         except CheckError as exc:
             raise CheckError(redact(str(exc), self._secrets)) from None
         found = self.account
@@ -67,29 +59,31 @@ class Balance(nagiosplugin.Resource):
 
     def _predict(self, found):
         """Record this run's sample and forecast from the history, or say why there is no forecast."""
-        path = self.state_file or state.default_path(client.public_url(self.url), found.account_id, found.username)
+        cfg = self.settings
+        path = cfg.state_file or state.default_path(client.public_url(cfg.url), found.account_id, found.username)
         now = time.time()
         try:
             samples, remarks = state.update(path, lambda samples: forecast.record(
-                samples, now, int(found.quota), int(found.used_quota), self.window))
+                samples, now, int(found.quota), int(found.used_quota), cfg.window))
         except state.StateError as exc:
-            if self.forecast_required:
+            if cfg.forecast_required:
                 raise
             self.notes.append(str(exc))
             self.no_forecast = "no forecast: the state file cannot be written"
             return
         self.notes += remarks
-        self.forecast, self.no_forecast = forecast.estimate(samples, found.quota, self.quota_per_usd, self.window)
+        self.forecast, self.no_forecast = forecast.estimate(samples, found.quota, self.quota_per_usd, cfg.window)
 
     def _reply(self):
-        if self.response_file:
-            return account.Reply(status=200, body=_read_saved(self.response_file))
-        token, self.notes = credentials.load(self.token_file, os.environ)
+        cfg = self.settings
+        if cfg.response_file:
+            return account.Reply(status=200, body=_read_saved(cfg.response_file))
+        token, self.notes = credentials.load(cfg.token_file, os.environ)
         self._secrets = [token]
         headers = {"Authorization": token}
-        if self.user_id is not None:
-            headers["New-Api-User"] = str(self.user_id)
-        return client.get(self.url, headers, self.timeout, self.ca_file)
+        if cfg.user_id is not None:
+            headers["New-Api-User"] = str(cfg.user_id)
+        return client.get(cfg.url, headers, cfg.timeout, cfg.ca_file)
 
 
 def _read_saved(path):
@@ -210,6 +204,6 @@ class BalanceSummary(nagiosplugin.Summary):
                                                        hundredths(balance.forecast.usd_per_day))
         if hints:
             line += ", " + " and ".join(hints)
-        if balance.forecast_required and not balance.forecast:
+        if balance.settings.forecast_required and not balance.forecast:
             line += ", " + balance.no_forecast
         return line
