@@ -11,10 +11,9 @@ from .credentials import ENV_VAR
 from .money import DEFAULT_QUOTA_PER_USD, micros, plain
 from .forecast import DEFAULT_WINDOW_HOURS
 from .formats import FORMATS, RENDERERS, StructuredOutput, failure
-from .plugin import Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext, hundredths
+from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext, hundredths
 from .settings import Settings
 
-NAME = "laozhang_balance"
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
 DEFAULT_TIMEOUT = 10
 
@@ -161,8 +160,7 @@ def build_check(settings):
         ValueContext("counter", uom="c"),
         ThresholdContext("days_left", settings.warning_days, settings.critical_days, fmt=hundredths, unit="days"),
         ValueContext("usd_per_day", fmt=micros),
-        BalanceSummary(balance),
-        name=NAME)
+        BalanceSummary(balance))
 
 
 @nagiosplugin.guarded(verbose=0)

@@ -142,6 +142,10 @@ def _read_body(response):
                          % one_line(encoding, 40))
     body = bytearray()
     wire = 0
+    # urllib3 2 refuses a body shorter than its Content-Length by default;
+    # urllib3 1.26 (Debian 12's) ends it quietly unless asked, and the cut
+    # answer would then read as bad JSON instead of a broken connection.
+    response.raw.enforce_content_length = True
     try:
         for chunk in response.raw.stream(_CHUNK, decode_content=False):
             wire += len(chunk)

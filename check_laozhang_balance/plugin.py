@@ -13,10 +13,17 @@ from .safe_text import cannot_read, redact
 from .thresholds import describe, spec
 
 
+NAME = "laozhang_balance"
+
+
 # data acquisition
 
 class Balance(nagiosplugin.Resource):
     """The account behind the access token, read from the API or from a saved answer."""
+
+    # The check takes its name from its first resource: nagiosplugin 1.3.2
+    # (Debian 12) has no Check(name=...), and newer releases do the same.
+    name = NAME
 
     def __init__(self, settings):
         self.settings = settings

@@ -17,10 +17,31 @@ from fake_api import ApiServer
 
 TOKEN = "sk-sys-4b1d9c2e7f30a8d6e5c4b3a2918f7e6d"
 
-# The installed console script, as Nagios would run it: next to this
-# interpreter in a virtual environment, else on PATH.
-SCRIPT = shutil.which("check_laozhang_balance", path=os.path.dirname(sys.executable)) or shutil.which(
-    "check_laozhang_balance")
+# The check under test, as Nagios would run it: the script that the environment
+# variable CHECK_LAOZHANG_BALANCE names (CI's Debian run gives the packaged
+# /usr/lib/nagios/plugins/check_laozhang_balance), else the installed console
+# script next to this interpreter in a virtual environment, else on PATH.
+SCRIPT_VARIABLE = "CHECK_LAOZHANG_BALANCE"
+SCRIPT = (shutil.which(os.environ[SCRIPT_VARIABLE]) if os.environ.get(SCRIPT_VARIABLE) else
+          shutil.which("check_laozhang_balance", path=os.path.dirname(sys.executable)) or shutil.which(
+              "check_laozhang_balance"))
+if os.environ.get(SCRIPT_VARIABLE) and not SCRIPT:
+    raise pytest.UsageError("%s=%s is not an executable file" % (SCRIPT_VARIABLE, os.environ[SCRIPT_VARIABLE]))
+
+
+def script_python(script):
+    """The interpreter that runs `script`, from its #! line: a venv's python, or Debian's for the package.
+
+    pip writes a /bin/sh trampoline when the path is too long for #!; that
+    only happens in a venv, whose python is this one.
+    """
+    with open(script, "rb") as handle:
+        first = handle.readline()
+    words = first[2:].split() if first.startswith(b"#!") else []
+    return words[0].decode() if words and not words[0].endswith(b"/sh") else sys.executable
+
+
+SCRIPT_PYTHON = script_python(SCRIPT) if SCRIPT else sys.executable
 
 GNU_TIME = shutil.which("time", path="/usr/bin:/bin")
 
@@ -76,7 +97,7 @@ def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), 
 
     `faketime` runs it under Debian's faketime at that wall-clock time ('2026-11-01 00:00:00').
     """
-    assert SCRIPT, "check_laozhang_balance is not installed: pip install '.[test]'"
+    assert SCRIPT, "check_laozhang_balance is not installed: pip install '.[test]', or name it in %s" % SCRIPT_VARIABLE
     assert GNU_TIME, "GNU time is not installed: apt-get install time"
     environ = {k: v for k, v in os.environ.items() if k != "LAOZHANG_ACCESS_TOKEN"}
     environ["XDG_STATE_HOME"] = STATE_HOME

@@ -2,17 +2,16 @@
 
 import importlib.util
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, TOKEN
+from conftest import SCRIPT, SCRIPT_PYTHON, TOKEN
 from fake_api import SAMPLE
 
 
 def imported(*args):
-    proc = subprocess.run([sys.executable, "-X", "importtime", SCRIPT, *args], capture_output=True, text=True,
+    proc = subprocess.run([SCRIPT_PYTHON, "-X", "importtime", SCRIPT, *args], capture_output=True, text=True,
                           env={"LAOZHANG_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}, timeout=60)
     assert proc.returncode in (0, 1, 2, 3), proc.stderr
     return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
@@ -40,9 +39,10 @@ def test_console_script_is_a_thin_entry_point():
 
 def test_byte_code_was_compiled_at_install():
     # Asked from /, so that the installed package answers, not the source tree.
-    origin = subprocess.run([sys.executable, "-c", "import check_laozhang_balance as p; print(p.__file__)"],
+    origin = subprocess.run([SCRIPT_PYTHON, "-c", "import check_laozhang_balance as p; print(p.__file__)"],
                             capture_output=True, text=True, cwd="/", check=True).stdout.strip()
     package = Path(origin).parent
-    assert "site-packages" in package.parts
+    # a venv's site-packages, or Debian's dist-packages for the package
+    assert {"site-packages", "dist-packages"} & set(package.parts), package
     for source in package.glob("*.py"):
         assert Path(importlib.util.cache_from_source(str(source))).exists(), source
