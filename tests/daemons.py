@@ -41,6 +41,38 @@ def icinga_constants(base):
         "-DConfiguration.RunAsUser=root", "-DConfiguration.RunAsGroup=root"]
 
 
+def icinga_pki(base, *args):
+    """`icinga2 pki` with the CA's and certificates' folders inside `base`."""
+    done = subprocess.run(["icinga2", "pki", *args, *icinga_constants(base)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def icinga_node_certificates(ca_base, node_base, name):
+    """NAME.key, NAME.crt signed by the CA in `ca_base`, and ca.crt, where the node in `node_base` looks for them."""
+    certs = Path(node_base) / "data" / "certs"
+    certs.mkdir(parents=True, exist_ok=True)
+    icinga_pki(ca_base, "new-cert", "--cn", name, "--key", str(certs / (name + ".key")), "--csr",
+               str(certs / (name + ".csr")))
+    icinga_pki(ca_base, "sign-csr", "--csr", str(certs / (name + ".csr")), "--cert", str(certs / (name + ".crt")))
+    shutil.copy(Path(ca_base) / "data" / "ca" / "ca.crt", certs / "ca.crt")
+
+
+def icinga_node_main_conf(base, plugin_contrib_dir, zones, port, listener_options="", objects=""):
+    """One node's main.conf; the node and its zone are named after its directory."""
+    (base / "main.conf").write_text('''
+const NodeName = "%s"
+const ZoneName = "%s"
+const PluginDir = "/usr/lib/nagios/plugins"
+const PluginContribDir = "%s"
+include <itl>
+include <plugins>
+%s
+object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d%s }
+%s
+''' % (base.name, base.name, plugin_contrib_dir, zones, port, listener_options, objects))
+
+
 def icinga_validate(main_conf, base):
     return subprocess.run(["icinga2", "daemon", "-C", "-c", str(main_conf), *icinga_constants(base)],
                           capture_output=True, text=True, timeout=120)

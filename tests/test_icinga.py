@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPT, TOKEN, free_port
-from daemons import CONTRIB, Daemon, icinga_constants, icinga_validate, need, wait_for
+from daemons import (CONTRIB, Daemon, icinga_constants, icinga_node_certificates, icinga_node_main_conf, icinga_pki,
+                     icinga_validate, need, wait_for)
 from fake_api import Answer, ApiServer, account
 
 
@@ -162,38 +163,6 @@ object Host "llm-gateway" {
     assert "invalid perfdata" not in log.lower(), log
 
 
-def _pki(base, *args):
-    import subprocess
-
-    done = subprocess.run(["icinga2", "pki", *args, *icinga_constants(base)], capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def _node_certificates(ca_base, node_base, name):
-    certs = Path(node_base) / "data" / "certs"
-    certs.mkdir(parents=True, exist_ok=True)
-    _pki(ca_base, "new-cert", "--cn", name, "--key", str(certs / (name + ".key")), "--csr",
-         str(certs / (name + ".csr")))
-    _pki(ca_base, "sign-csr", "--csr", str(certs / (name + ".csr")), "--cert", str(certs / (name + ".crt")))
-    shutil.copy(Path(ca_base) / "data" / "ca" / "ca.crt", certs / "ca.crt")
-
-
-def _node_main_conf(base, plugin_contrib_dir, zones, port, listener_options="", objects=""):
-    """One node's main.conf; the node and its zone are named after its directory."""
-    (base / "main.conf").write_text('''
-const NodeName = "%s"
-const ZoneName = "%s"
-const PluginDir = "/usr/lib/nagios/plugins"
-const PluginContribDir = "%s"
-include <itl>
-include <plugins>
-%s
-object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = %d%s }
-%s
-''' % (base.name, base.name, plugin_contrib_dir, zones, port, listener_options, objects))
-
-
 def test_distributed_agent_runs_the_check_synced_from_a_global_zone(tmp_path, token_file):
     """A master and an agent on 127.0.0.1: the command reaches the agent through the global zone
     global-templates, services.conf's apply rule sends the check to the agent (command_endpoint),
@@ -201,9 +170,9 @@ def test_distributed_agent_runs_the_check_synced_from_a_global_zone(tmp_path, to
     ca, master, agent = tmp_path / "ca", tmp_path / "master", tmp_path / "agent"
     for base in (ca, master, agent):
         icinga_constants(base)
-    _pki(ca, "new-ca")
-    _node_certificates(ca, master, "master")
-    _node_certificates(ca, agent, "agent")
+    icinga_pki(ca, "new-ca")
+    icinga_node_certificates(ca, master, "master")
+    icinga_node_certificates(ca, agent, "agent")
     master_port, agent_port = free_port(), free_port()
     zones = '''
 object Endpoint "master" { host = "127.0.0.1"; port = %d }
@@ -234,9 +203,9 @@ object Host "agent" {
   }
 }
 ''' % (api.url, token_file, agent))
-    _node_main_conf(master, "/nonexistent: the master does not run this check", zones, master_port,
+    icinga_node_main_conf(master, "/nonexistent: the master does not run this check", zones, master_port,
                     objects='object CheckerComponent "checker" { }\n' + writer)
-    _node_main_conf(agent, plugin_dir(agent), zones, agent_port,
+    icinga_node_main_conf(agent, plugin_dir(agent), zones, agent_port,
                     listener_options="; accept_config = true; accept_commands = true")
     daemons = []
     try:
