@@ -81,10 +81,11 @@ def parse_args(argv=None):
                "Example: check_laozhang_balance -w 20 -c 5 --token-file /etc/nagios/laozhang.token")
     parser.add_argument("-w", "--warning", metavar="USD", type=_threshold("USD"),
                         help="WARNING when the balance is below USD; a value with ':', '@' or '~' is a "
-                             "Nagios range")
+                             "Nagios range; an empty value (a macro that is not set) is no threshold, here and "
+                             "in the options below")
     parser.add_argument("-c", "--critical", metavar="USD", type=_threshold("USD"),
-                        help="CRITICAL when the balance is below USD, likewise (default: CRITICAL at or "
-                             "below 0 USD)")
+                        help="CRITICAL when the balance is below USD, likewise; a plain 0 means at or below 0, "
+                             "when the account is empty ('0:' is below 0) (default: CRITICAL at or below 0 USD)")
     parser.add_argument("-t", "--timeout", metavar="SECONDS", type=_seconds, default=DEFAULT_TIMEOUT,
                         help="deadline for the whole check (default: %(default)s)")
     parser.add_argument("--url", default=DEFAULT_URL,

@@ -16,17 +16,22 @@ _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
 def parse(text, unit="USD"):
-    """Range for a `-w`/`-c` value.
+    """Range for a `-w`/`-c` value, or None for an empty one.
 
-    A plain number N means "alert below N" (the Nagios range "N:"); a value
-    with ":", "@" or "~" is full Nagios range syntax. Raises ValueError with
-    a sentence for the user.
+    A plain number N means "alert below N" (the Nagios range "N:"), except
+    that a plain 0 means "at or below 0": an account at 0 can serve no
+    requests, and whoever writes `-c 0` means "when it is empty", not a
+    threshold weaker than the default. A value with ":", "@" or "~" is full
+    Nagios range syntax ("0:" still alerts only below 0). Empty is what a
+    monitoring macro that is not set gives (`-w '$ARG1$'`): no threshold,
+    as if the option were left out. Raises ValueError with a sentence for
+    the user.
     """
     nagios = text.strip()
     if not nagios:
-        raise ValueError("the threshold is empty")
+        return None
     if not re.search("[:@~]", nagios):
-        nagios += ":"
+        nagios = NOTHING_LEFT if _NUMBER.match(nagios) and float(nagios) == 0 else nagios + ":"
     start, sep, end = nagios[nagios.startswith("@"):].rpartition(":")
     if not (start or end) or not all(atom in allowed or _NUMBER.match(atom)
                for atom, allowed in ((start, ("", "~")), (end, ("",)))) or ":" in start:

@@ -68,6 +68,40 @@ def test_without_critical_nothing_left_is_critical(api, quota, code):
         assert run.perf["remaining_usd"].endswith(";20:;@~:0")
 
 
+@pytest.mark.parametrize("empty", ["", " "])
+def test_empty_thresholds_from_unset_macros_are_not_set(api, empty):
+    # `check_laozhang_balance!!5`: Nagios passes an empty $ARG1$ to --warning
+    api.answer(body=account(quota=7500000))  # 15 USD
+    run = run_check("--url", api.url, "-w", empty, "-c", "5", "--warning-days", empty, "--critical-days", empty)
+    assert run.code == 0
+    assert run.status == "LAOZHANG_BALANCE OK - 15.00 USD left (account demo_user)"
+    assert run.perf["remaining_usd"] == "15.000000;;5:"
+    api.answer(body=account(quota=0))
+    run = run_check("--url", api.url, "-w", "20", "-c", empty)
+    assert run.status == ("LAOZHANG_BALANCE CRITICAL - 0.00 USD left (account demo_user), nothing left: the "
+                          "account can serve no requests")
+    assert run.perf["remaining_usd"] == "0.000000;20:;@~:0"
+
+
+@pytest.mark.parametrize("critical", ["0", "0.00", None])
+def test_critical_zero_is_critical_when_empty_like_the_default(api, critical):
+    api.answer(body=account(quota=0))
+    run = run_check("--url", api.url, "-w", "20", *(["-c", critical] if critical else []))
+    assert run.code == 2
+    assert run.status == ("LAOZHANG_BALANCE CRITICAL - 0.00 USD left (account demo_user), nothing left: the "
+                          "account can serve no requests")
+    assert run.perf["remaining_usd"] == "0.000000;20:;@~:0"
+    api.answer(body=account(quota=5000))  # 0.01 USD
+    assert run_check("--url", api.url, "-w", "20", *(["-c", critical] if critical else [])).code == 1
+
+
+def test_critical_range_zero_colon_still_alerts_only_below_zero(api):
+    api.answer(body=account(quota=0))
+    run = run_check("--url", api.url, "-w", "20", "-c", "0:")
+    assert run.code == 1
+    assert run.perf["remaining_usd"] == "0.000000;20:;0:"
+
+
 def test_large_balance_keeps_its_cents(api):
     api.answer(body=account(quota=617280000))
     run = run_check("--url", api.url)
@@ -119,6 +153,17 @@ def test_no_token_is_unknown_and_sends_nothing(api):
     assert run.code == 3
     assert run.status == ("LAOZHANG_BALANCE UNKNOWN - no access token: set LAOZHANG_ACCESS_TOKEN in the "
                           "check's environment or give --token-file PATH")
+    assert api.seen == []
+
+
+@pytest.mark.parametrize("empty", ["", " "])
+def test_an_empty_token_file_option_says_so_and_sends_nothing(api, empty):
+    # Nagios's `--token-file '$USER3$'` when $USER3$ is not set, with a token in the environment
+    run = run_check("--url", api.url, "--token-file", empty)
+    assert run.code == 3
+    assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --token-file is given but empty, as a macro that is not set "
+                          "leaves it (such as $USER3$ in Nagios's resource.cfg): set it to the token file's path, "
+                          "or leave --token-file out to use $LAOZHANG_ACCESS_TOKEN")
     assert api.seen == []
 
 

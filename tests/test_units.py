@@ -16,7 +16,9 @@ from check_laozhang_balance.safe_text import one_line, redact
 
 @pytest.mark.parametrize("text, nagios, alerts, passes", [
     ("20", "20:", [19.99, 0, -1], [20, 20.01, 1e9]),
-    ("0", "0:", [-0.01], [0, 5]),
+    ("0", "@~:0", [0, -0.01], [0.01, 5]),
+    ("0.00", "@~:0", [0], [0.01]),
+    ("0:", "0:", [-0.01], [0, 5]),
     ("10.5", "10.5:", [10.49], [10.5]),
     ("5:10", "5:10", [4.99, 10.01], [5, 7, 10]),
     ("~:3", "~:3", [3.01], [-100, 3]),
@@ -32,7 +34,12 @@ def test_threshold_parsing_follows_nagios_ranges(text, nagios, alerts, passes):
     assert [rng.match(v) for v in passes] == [True] * len(passes)
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1:2:3", "1e3", "nan", "inf", "~", "@", ":", "5:~", "10:5", "--5"])
+@pytest.mark.parametrize("text", ["", " ", "\t"])
+def test_an_empty_threshold_is_no_threshold(text):
+    assert thresholds.parse(text) is None
+
+
+@pytest.mark.parametrize("text", ["abc", "1:2:3", "1e3", "nan", "inf", "~", "@", ":", "5:~", "10:5", "--5"])
 def test_bad_thresholds_are_refused_with_a_sentence(text):
     with pytest.raises(ValueError) as info:
         thresholds.parse(text)
@@ -40,7 +47,7 @@ def test_bad_thresholds_are_refused_with_a_sentence(text):
 
 
 @pytest.mark.parametrize("text, quota", [
-    ("20", "10000000:"), ("0.5", "250000:"), ("0", "0:"), ("5:10", "2500000:5000000"),
+    ("20", "10000000:"), ("0.5", "250000:"), ("0", "@~:0"), ("0:", "0:"), ("5:10", "2500000:5000000"),
     ("@~:0", "@~:0"), ("~:3", "~:1500000"), ("0.000001", "0.5:"),
 ])
 def test_thresholds_scale_to_quota_units(text, quota):
