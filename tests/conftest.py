@@ -2,6 +2,7 @@
 
 import atexit
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -92,15 +95,29 @@ STATE_HOME = tempfile.mkdtemp(prefix="check_laozhang_balance-state-")
 atexit.register(shutil.rmtree, STATE_HOME, True)
 
 
-def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), faketime=None):
+# Each run's HOME, which must stay empty: a run that writes there would,
+# outside the tests, write into a real user's home.
+HOMES = tempfile.mkdtemp(prefix="check_laozhang_balance-homes-")
+atexit.register(shutil.rmtree, HOMES, True)
+
+
+def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), faketime=None, home=None):
     """Run the installed check; fail on anything no run may ever do, whatever the test is about.
 
-    `faketime` runs it under Debian's faketime at that wall-clock time ('2026-11-01 00:00:00').
+    `faketime` runs it under Debian's faketime, its clock stopped at that wall-clock time
+    ('2026-11-01 00:00:00') so that runs on successive faked days are exactly a day apart.
+    `home` is the run's HOME, a folder of the test's; without it the run gets an empty one
+    of its own and fails if it writes anything there.
     """
     assert SCRIPT, "check_laozhang_balance is not installed: pip install '.[test]', or name it in %s" % SCRIPT_VARIABLE
     assert GNU_TIME, "GNU time is not installed: apt-get install time"
     environ = {k: v for k, v in os.environ.items() if k != "LAOZHANG_ACCESS_TOKEN"}
     environ["XDG_STATE_HOME"] = STATE_HOME
+    private_home = home is None
+    environ["HOME"] = tempfile.mkdtemp(dir=HOMES) if private_home else str(home)
+    if faketime:
+        # The faked days are UTC days, whatever zone (and daylight saving change) the machine has.
+        environ["TZ"] = "UTC"
     if token is not None:
         environ["LAOZHANG_ACCESS_TOKEN"] = token
     environ.update(env or {})
@@ -108,7 +125,11 @@ def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), 
     with tempfile.NamedTemporaryFile("r") as rss:
         # GNU time measures the check's own peak memory; wait4() in this
         # process would count the pre-exec copy of pytest as well.
-        command = [GNU_TIME, "-f", "%M", "-o", rss.name, *(["faketime", faketime] if faketime else []), SCRIPT, *args]
+        # faketime -f with a plain date stops the clock there: a ticking clock
+        # would start each run a fraction of a second late, and a forecast
+        # over a day that is a little short or long flips its last digit.
+        command = [GNU_TIME, "-f", "%M", "-o", rss.name, *(["faketime", "-f", faketime] if faketime else []), SCRIPT,
+                   *args]
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=environ, start_new_session=True)
         try:
@@ -137,4 +158,54 @@ def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), 
         assert ";" not in run.status, run.status
     for datum in run.perf_text.split() if not structured else ():
         assert PERFDATUM.match(datum), "invalid performance data %r" % datum
+    if private_home:
+        left = sorted(str(p.relative_to(environ["HOME"])) for p in Path(environ["HOME"]).rglob("*"))
+        shutil.rmtree(environ["HOME"])
+        assert not left, "the run wrote into its HOME, a real user's home outside the tests: %s" % left
     return run
+
+
+def footprint(homes):
+    """{path: (size, mtime)} of what the check's default state folders in `homes` hold."""
+    found = {}
+    for home in homes:
+        folder = Path(home, ".local", "state", "check_laozhang_balance")
+        for path in folder.iterdir() if folder.is_dir() else ():
+            stat = path.lstat()
+            found[str(path)] = (stat.st_size, stat.st_mtime_ns)
+    return found
+
+
+def gained(before, after):
+    """The paths in `after` that are new or changed since `before`."""
+    return sorted(path for path, seen in after.items() if before.get(path) != seen)
+
+
+def real_homes():
+    """The homes a check falls back to when a test forgets to give it one: this user's and the daemons'."""
+    homes = {os.path.expanduser("~"), pwd.getpwuid(os.getuid()).pw_dir}
+    for user in ("nagios", "zabbix"):
+        try:
+            homes.add(pwd.getpwnam(user).pw_dir)
+        except KeyError:
+            pass
+    return sorted(homes)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_into_real_homes():
+    """Fails the session in CI (CI=true) if a test, by run_check or its own subprocess, left a state file in a
+    real home; elsewhere warns, naming the files.
+
+    Only a machine that runs nothing else can blame the session: on a shared one, another clone's tests or a
+    check run by hand write into the same home at the same time.
+    """
+    homes = real_homes()
+    before = footprint(homes)
+    yield
+    written = gained(before, footprint(homes))
+    if written:
+        message = "the tests wrote outside their temporary folders: %s" % written
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        warnings.warn(message)

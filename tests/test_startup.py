@@ -2,17 +2,20 @@
 
 import importlib.util
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import SCRIPT, SCRIPT_PYTHON, TOKEN
+from conftest import SCRIPT, SCRIPT_PYTHON, TOKEN, footprint, gained, run_check
 from fake_api import SAMPLE
 
 
 def imported(*args):
-    proc = subprocess.run([SCRIPT_PYTHON, "-X", "importtime", SCRIPT, *args], capture_output=True, text=True,
-                          env={"LAOZHANG_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"}, timeout=60)
+    # A HOME of its own: the check keeps the forecast's state file under it.
+    with tempfile.TemporaryDirectory() as home:
+        proc = subprocess.run([SCRIPT_PYTHON, "-X", "importtime", SCRIPT, *args], capture_output=True, text=True,
+                              env={"LAOZHANG_ACCESS_TOKEN": TOKEN, "PATH": "/usr/bin:/bin", "HOME": home}, timeout=60)
     assert proc.returncode in (0, 1, 2, 3), proc.stderr
     return {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
 
@@ -46,3 +49,29 @@ def test_byte_code_was_compiled_at_install():
     assert {"site-packages", "dist-packages"} & set(package.parts), package
     for source in package.glob("*.py"):
         assert Path(importlib.util.cache_from_source(str(source))).exists(), source
+
+
+# the tests' own footprint
+
+def test_a_run_that_writes_into_its_home_fails_the_runner(api):
+    # Without XDG_STATE_HOME the check keeps its history under ~/.local/state.
+    with pytest.raises(AssertionError, match="the run wrote into its HOME"):
+        run_check("--url", api.url, env={"XDG_STATE_HOME": ""})
+
+
+def test_a_run_given_a_home_keeps_its_history_there(api, tmp_path):
+    run = run_check("--url", api.url, env={"XDG_STATE_HOME": ""}, home=tmp_path)
+    assert run.code == 0
+    assert [p.suffix for p in (tmp_path / ".local" / "state" / "check_laozhang_balance").iterdir()] in (
+        [".json", ".lock"], [".lock", ".json"])
+
+
+def test_the_session_check_sees_a_state_file_left_in_a_home(tmp_path):
+    folder = tmp_path / ".local" / "state" / "check_laozhang_balance"
+    folder.mkdir(parents=True)
+    (folder / "kept.json").write_text("{}")
+    before = footprint([tmp_path])
+    (folder / "kept.json").write_text("{} ")
+    (folder / "new.json").write_text("{}")
+    assert gained(before, footprint([tmp_path])) == [str(folder / "kept.json"), str(folder / "new.json")]
+    assert gained(before, before) == []
