@@ -8,10 +8,10 @@ import nagiosplugin
 
 from . import __version__, thresholds
 from .credentials import ENV_VAR
-from .money import DEFAULT_QUOTA_PER_USD, micros, plain
+from .money import DEFAULT_QUOTA_PER_USD, floored, micros, plain
 from .forecast import DEFAULT_WINDOW_HOURS
-from .formats import FORMATS, RENDERERS, StructuredOutput, failure
-from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext, hundredths
+from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, failure
+from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext
 from .settings import Settings
 
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
@@ -91,7 +91,8 @@ def parse_args(argv=None):
     parser.add_argument("--url", default=DEFAULT_URL,
                         help="balance endpoint (default: %(default)s)")
     parser.add_argument("--token-file", metavar="PATH",
-                        help="read the access token from PATH (default: $%s)" % ENV_VAR)
+                        help="read the access token from the file PATH; without this option it comes from the "
+                             "environment variable %s" % ENV_VAR)
     parser.add_argument("--ca-file", metavar="PATH",
                         help="trust the CA certificates in PATH (PEM) instead of the system's, for a "
                              "self-hosted server with a private CA")
@@ -99,8 +100,8 @@ def parse_args(argv=None):
                         help="quota units per USD, or 'auto' to read it from the server's /api/status "
                              "(one more request) (default: %s)" % DEFAULT_QUOTA_PER_USD)
     parser.add_argument("--user-id", metavar="ID", type=_user_id,
-                        help="send the header New-Api-User: ID, which new-api servers of 2025 to mid 2026 "
-                             "require (the numeric user id the console shows)")
+                        help="send the header New-Api-User: ID, for a new-api server that refuses without it "
+                             "('New-Api-User header not provided'); ID is the numeric user id its console shows")
     parser.add_argument("--response-file", metavar="PATH",
                         help="evaluate a saved API answer from PATH ('-' for stdin) instead of calling "
                              "the API: no token, no network")
@@ -159,7 +160,7 @@ def build_check(settings):
         ThresholdContext("remaining_usd", settings.warning, settings.critical),
         QuotaContext("quota", settings.warning, settings.critical, fmt=plain),
         ValueContext("counter", uom="c"),
-        ThresholdContext("days_left", settings.warning_days, settings.critical_days, fmt=hundredths, unit="days"),
+        ThresholdContext("days_left", settings.warning_days, settings.critical_days, fmt=floored, unit="days"),
         ValueContext("usd_per_day", fmt=micros),
         BalanceSummary(balance))
 
@@ -179,9 +180,11 @@ def main(argv=None):
         else:
             print("%s UNKNOWN - %s" % (NAME.upper(), reason))
         return 3
+    runtime = nagiosplugin.Runtime()
     if args.format != "nagios":
-        runtime = nagiosplugin.Runtime()
         runtime.output = StructuredOutput(runtime.logchan, RENDERERS[args.format], args.url)
+    else:
+        runtime.output = NagiosOutput(runtime.logchan)
     build_check(settings_from(args)).main(verbose=args.verbose, timeout=args.timeout)
 
 

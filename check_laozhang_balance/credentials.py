@@ -28,9 +28,9 @@ def load(token_file, environ):
     if token_file is not None and not token_file.strip():
         # What `--token-file '$USER3$'` becomes when the macro is not set:
         # falling back to the environment would use a token nobody chose.
-        raise CheckError("--token-file is given but empty, as a macro that is not set leaves it (such as "
-                         "$USER3$ in Nagios's resource.cfg): set it to the token file's path, or leave "
-                         "--token-file out to use $%s" % ENV_VAR)
+        raise CheckError("--token-file is given but empty, as a macro that is not set leaves it ($USER3$ "
+                         "of contrib/nagios, {$LAOZHANG.TOKEN_FILE} of contrib/zabbix): set it to the token "
+                         "file's path, or leave --token-file out to use $%s" % ENV_VAR)
     if token_file:
         token = _read_file(token_file, notes).strip()
         origin = "the token file %s" % one_line(token_file)

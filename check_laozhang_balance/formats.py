@@ -1,19 +1,34 @@
-"""Machine-readable output for Zabbix (JSON) and Prometheus (text exposition format).
+"""The Nagios output's order, and machine-readable output for Zabbix (JSON) and Prometheus (text format).
 
-Both replace nagiosplugin's Output object in its Runtime, so the check, its timeout and its exit
+Each replaces nagiosplugin's Output object in its Runtime, so the check, its timeout and its exit
 codes stay exactly as in the default Nagios format; only what is printed differs.
 """
 
 import json
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from nagiosplugin.output import Output
 
+from .money import floored, micros
 from .thresholds import spec
 
 FORMATS = ("nagios", "json", "prometheus")
 _METRICS = ("remaining_usd", "quota", "used_quota", "request_count")
 _STATES = ("OK", "WARNING", "CRITICAL", "UNKNOWN")
+
+
+class NagiosOutput(Output):
+    """The status line, then the -vv/-vvv progress, then the -v details and the performance data.
+
+    nagiosplugin (1.3.2 to 1.4) prints its log after the details, so the steps that led to
+    the result would read as if they came after it.
+    """
+
+    def __str__(self):
+        progress = self._screen_chars(self.logchan.stream.getvalue(), "logging output")
+        return "\n".join(line for line in [self.status, progress, *self.out, *self.warnings, *self.longperfdata]
+                         if line) + "\n"
 
 
 class StructuredOutput(Output):
@@ -68,7 +83,9 @@ def as_json(outcome, url):
         "used_quota": _number(values.get("used_quota")),
         "request_count": _number(values.get("request_count")),
         "thresholds": outcome["thresholds"],
-        "forecast": ({"usd_per_day": _number(values["usd_per_day"]), "days_left": _number(values["days_left"])}
+        # As the performance data shows them: six decimals of USD, days rounded down.
+        "forecast": ({"usd_per_day": _number(Decimal(micros(values["usd_per_day"]))),
+                      "days_left": _number(Decimal(floored(values["days_left"])))}
                      if "days_left" in values else None),
     }
     if outcome["state_code"] == 3:

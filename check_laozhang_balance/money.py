@@ -4,7 +4,6 @@ from decimal import ROUND_FLOOR, Decimal
 
 DEFAULT_QUOTA_PER_USD = 500000
 
-_CENT = Decimal("0.01")
 _MICRO = Decimal("0.000001")
 
 
@@ -23,7 +22,14 @@ def cents(usd):
     Rounding down keeps the shown balance consistent with the threshold
     that fired: 49.9958 USD under a 50 USD threshold reads 49.99, not 50.00.
     """
-    return str(usd.quantize(_CENT, rounding=ROUND_FLOOR))
+    return floored(usd, 2)
+
+
+def floored(number, places=2):
+    """`number` with `places` decimals, rounded down, as the balance is: 2.999 days left under a
+    3-day threshold read 2.99 (or 2.9), never 3.00."""
+    # str() first: a float such as 2.97 is 2.9699... in binary, and would floor to 2.96.
+    return str(Decimal(str(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR))
 
 
 def micros(usd):

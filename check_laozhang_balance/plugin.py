@@ -8,7 +8,7 @@ import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
 from . import account, client, credentials, forecast, state
-from .money import cents, micros, plain, to_usd
+from .money import cents, floored, micros, plain, to_usd
 from .safe_text import cannot_read, redact
 from .thresholds import describe, spec
 
@@ -106,7 +106,7 @@ def _read_saved(path):
 # data evaluation
 
 def hundredths(value):
-    """Two decimals, for days left."""
+    """Two decimals, rounded to the nearest, for the spending rate: it names no threshold to contradict."""
     return format(value, ".2f")
 
 
@@ -185,17 +185,23 @@ class BalanceSummary(nagiosplugin.Summary):
         lines = list(self.balance.notes)
         found = self.balance.account
         if found is not None:
-            per_usd = self.balance.quota_per_usd
-            lines += [
-                "account %s, group %s" % (found.username or "(no name)", found.group or "(none)"),
-                "remaining quota %s units = %s USD at %s units per USD"
-                % (plain(found.quota), micros(to_usd(found.quota, per_usd)), plain(per_usd)),
-                "used quota %s units = %s USD over %s requests"
-                % (plain(found.used_quota), micros(to_usd(found.used_quota, per_usd)), plain(found.request_count)),
-            ]
-            if self.balance.no_forecast:
+            lines.append("account %s, group %s" % (found.username or "(no name)", found.group or "(none)"))
+            lines += self._amounts(found, self.balance.quota_per_usd)
+            # With --warning-days/--critical-days the status line says it already.
+            if self.balance.no_forecast and not self.balance.settings.forecast_required:
                 lines.append(self.balance.no_forecast)
         return lines
+
+    def _amounts(self, found, per_usd):
+        if per_usd == "auto":
+            # /api/status failed: the units are known, what they are worth is not.
+            return ["remaining quota %s units, used quota %s units over %s requests"
+                    % (plain(found.quota), plain(found.used_quota), plain(found.request_count))]
+        origin = " (from the server's /api/status)" if self.balance.settings.quota_per_usd == "auto" else ""
+        return ["remaining quota %s units = %s USD at %s units per USD%s"
+                % (plain(found.quota), micros(to_usd(found.quota, per_usd)), plain(per_usd), origin),
+                "used quota %s units = %s USD over %s requests"
+                % (plain(found.used_quota), micros(to_usd(found.used_quota, per_usd)), plain(found.request_count))]
 
     def _line(self, results, hints):
         """'15.00 USD left (account x), about 3.0 days at 5.00 USD/day, below ... and below ...'.
@@ -207,7 +213,7 @@ class BalanceSummary(nagiosplugin.Summary):
         if balance.account.username:
             line += " (account %s)" % balance.account.username
         if balance.forecast:
-            line += ", about %s days at %s USD/day" % (format(balance.forecast.days_left, ".1f"),
+            line += ", about %s days at %s USD/day" % (floored(balance.forecast.days_left, 1),
                                                        hundredths(balance.forecast.usd_per_day))
         if hints:
             line += ", " + " and ".join(hints)

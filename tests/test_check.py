@@ -162,8 +162,8 @@ def test_an_empty_token_file_option_says_so_and_sends_nothing(api, empty):
     run = run_check("--url", api.url, "--token-file", empty)
     assert run.code == 3
     assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --token-file is given but empty, as a macro that is not set "
-                          "leaves it (such as $USER3$ in Nagios's resource.cfg): set it to the token file's path, "
-                          "or leave --token-file out to use $LAOZHANG_ACCESS_TOKEN")
+                          "leaves it ($USER3$ of contrib/nagios, {$LAOZHANG.TOKEN_FILE} of contrib/zabbix): set it "
+                          "to the token file's path, or leave --token-file out to use $LAOZHANG_ACCESS_TOKEN")
     assert api.seen == []
 
 
@@ -289,6 +289,26 @@ def test_verbose_adds_details_and_diagnostics_without_secrets(api):
     assert "GET %s" % api.url in text
     assert "HTTP 200 from %s" % api.url in text
     assert "Content-Encoding gzip" in text
+
+
+def test_progress_comes_before_the_details_it_led_to(api):
+    run = run_check("--url", api.url, "-vv", "-w", "60")
+    assert run.code == 1
+    assert run.lines[:5] == [
+        "LAOZHANG_BALANCE WARNING - 49.99 USD left (account demo_user), below the warning threshold of 60 USD",
+        "access token from $LAOZHANG_ACCESS_TOKEN, %d characters" % len(TOKEN),
+        "GET %s" % api.url,
+        "account demo_user, group svip",
+        "remaining quota 24997909 units = 49.995818 USD at 500000 units per USD"]
+    assert run.lines[-1].startswith("| ")
+
+
+def test_help_says_what_each_option_takes():
+    text = " ".join(run_check("--help").stdout.split())
+    assert ("--token-file PATH read the access token from the file PATH; without this option it comes from the "
+            "environment variable LAOZHANG_ACCESS_TOKEN") in text
+    assert ("--user-id ID send the header New-Api-User: ID, for a new-api server that refuses without it "
+            "('New-Api-User header not provided'); ID is the numeric user id its console shows") in text
 
 
 def test_exit_codes_match_states_for_every_state(api):

@@ -50,9 +50,17 @@ def test_steady_spending_over_three_days(history):
 def test_forecast_perfdata(history):
     history.run(day(1), 60, 100)
     run = history.run(day(2), 55, 105, "--warning-days", "10", "--critical-days", "3")
-    # faketime starts each run a fraction of a second late: the rate is 5 to a few millionths
-    assert abs(float(run.perf["usd_per_day"]) - 5) < 0.001
-    assert run.perf["days_left"].startswith("11.0") and run.perf["days_left"].endswith(";10:;3:")
+    # faketime stops the clock: the runs are exactly a day apart
+    assert run.perf["usd_per_day"] == "5.000000"
+    assert run.perf["days_left"] == "11.00;10:;3:"
+
+
+def test_days_are_rounded_down_like_dollars_so_they_never_contradict_the_threshold(history):
+    history.run(day(1), 60, 100)
+    run = history.run(day(2), 14.995, 105, "--critical-days", "3")  # 2.999 days at 5 USD a day
+    assert run.status == ("LAOZHANG_BALANCE CRITICAL - 14.99 USD left (account demo_user), about 2.9 days at 5.00 "
+                          "USD/day, below the critical threshold of 3 days")
+    assert run.perf["days_left"] == "2.99;;3:"
 
 
 def test_no_forecast_perfdata_without_history(history):
@@ -81,7 +89,7 @@ def test_steep_burn_is_critical_long_before_the_usd_threshold(history):
     history.run(day(1, 0), 100, 0)
     run = history.run(day(1, 12), 70, 30, "-w", "10", "-c", "5", "--warning-days", "5", "--critical-days", "2")
     assert run.code == 2
-    assert run.status.startswith("LAOZHANG_BALANCE CRITICAL - 70.00 USD left (account demo_user), about 1.2 days "
+    assert run.status.startswith("LAOZHANG_BALANCE CRITICAL - 70.00 USD left (account demo_user), about 1.1 days "
                                  "at 60.00 USD/day, below the critical threshold of 2 days")
 
 
@@ -89,6 +97,13 @@ def test_usd_and_days_both_firing_are_both_named(history):
     history.run(day(1), 30, 0)
     run = history.run(day(2), 8, 22, "-w", "10", "--warning-days", "5")
     assert run.status.endswith("below the warning threshold of 10 USD and below the warning threshold of 5 days")
+
+
+def test_verbose_says_why_there_is_no_forecast_once(history):
+    for asked in ([], ["--warning-days", "3"]):
+        run = history.run(day(1), 60, 100, "-v", *asked)
+        assert [line for line in run.lines if "no forecast yet" in line] == [
+            run.lines[0] if asked else "no forecast yet: 0.0 h of history, 6.0 h needed"]
 
 
 def test_no_spending_means_no_forecast(history):

@@ -68,6 +68,20 @@ def test_json_carries_the_forecast(api, tmp_path):
     assert abs(document["forecast"]["days_left"] - 2) < 0.001
 
 
+def test_json_forecast_is_rounded_as_the_performance_data_shows_it(api, tmp_path):
+    state = str(tmp_path / "state.json")
+    api.answer(body=account(quota=30 * 500000, used_quota=0))
+    run_check("--url", api.url, "--state-file", state, faketime="2026-11-01 00:00:00")
+    api.answer(body=account(quota=29 * 500000, used_quota=500000))
+    run = run_check("--url", api.url, "--state-file", state, "--format", "json", faketime="2026-11-01 07:00:00")
+    document = json.loads(run.stdout)
+    # 1 USD in 7 hours is 3.428571... USD a day; 29 USD last 8.458333... days
+    assert document["forecast"] == {"usd_per_day": 3.428571, "days_left": 8.45}
+    assert document["account"] == "demo_user"
+    perf = run_check("--url", api.url, "--state-file", state, faketime="2026-11-01 07:00:00").perf
+    assert (perf["usd_per_day"], perf["days_left"]) == ("3.428571", "8.45")
+
+
 def _promtool_metrics(promtool, text):
     return subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
 

@@ -95,6 +95,25 @@ def test_auto_ratio_changes_the_conversion_and_perfdata(api):
     assert auto.perf["remaining_usd"] == "-0.150000;5:;@~:0"
 
 
+def test_verbose_says_where_the_auto_ratio_came_from(api):
+    api.behave(CompatibleServer("new-api-latest"))
+    run = run_check("--url", api.url, "--quota-per-unit", "auto", "-v")
+    assert "remaining quota -150000 units = -0.150000 USD at 1000000 units per USD (from the server's /api/status)" \
+        in run.lines
+    fixed = run_check("--url", api.url, "--quota-per-unit", "1000000", "-v")
+    assert "remaining quota -150000 units = -0.150000 USD at 1000000 units per USD" in fixed.lines
+
+
+def test_verbose_without_a_ratio_from_api_status_is_a_clean_unknown(api):
+    server = CompatibleServer("new-api-latest")
+    api.behave(lambda h: server._send(h, 404, {}) if h.path == "/api/status" else server(h))
+    run = run_check("--url", api.url, "--quota-per-unit", "auto", "-v")
+    assert run.code == 3
+    assert run.status.startswith("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto: the server's /api/status "
+                                 "answered HTTP 404")
+    assert "remaining quota -150000 units, used quota 731150000 units over 88210 requests" in run.lines
+
+
 def test_only_one_request_without_auto(api):
     api.behave(CompatibleServer("one-api"))
     run_check("--url", api.url)
