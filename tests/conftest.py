@@ -63,6 +63,17 @@ def free_port():
         return probe.getsockname()[1]
 
 @pytest.fixture
+def monitoring_home(tmp_path):
+    """A folder for a monitoring daemon that runs the check under test, and the user to run it as:
+    nagios wherever nagios can run the check (the package), as on a Debian host, else root."""
+    from daemons import DaemonHome, check_user
+
+    home = DaemonHome(tmp_path, check_user(SCRIPT))
+    yield home
+    home.remove()
+
+
+@pytest.fixture
 def api():
     server = ApiServer()
     yield server

@@ -27,8 +27,8 @@ def need(program, package, search="/usr/sbin:/usr/bin:/sbin:/bin"):
     return path
 
 
-def icinga_constants(base):
-    """-D options that keep an Icinga 2 instance entirely inside `base`."""
+def icinga_constants(base, user="root"):
+    """-D options that keep an Icinga 2 instance entirely inside `base`, running as `user`."""
     base = Path(base)
     for sub in ("data", "cache", "run/icinga2", "log", "spool", "zones.d"):
         (base / sub).mkdir(parents=True, exist_ok=True)
@@ -38,7 +38,7 @@ def icinga_constants(base):
         "VarsPath": base / "cache/vars", "ZonesDir": base / "zones.d",
     }
     return ["-DConfiguration.%s=%s" % (k, v) for k, v in paths.items()] + [
-        "-DConfiguration.RunAsUser=root", "-DConfiguration.RunAsGroup=root"]
+        "-DConfiguration.RunAsUser=%s" % user, "-DConfiguration.RunAsGroup=%s" % user]
 
 
 def icinga_pki(base, *args):
@@ -185,3 +185,62 @@ class Postgres:
     def stop(self):
         self.daemon.stop()
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+# Where the Debian package puts the CheckCommand; Debian's stock icinga2.conf
+# includes <plugins-contrib>, which reads every file in this folder.
+PACKAGED_CHECKCOMMAND = Path("/usr/share/icinga2/include/plugins-contrib.d/laozhang-balance.conf")
+
+
+def checkcommand_include():
+    """For a configuration with `include <plugins-contrib>`: contrib's CheckCommand as an include line, or
+    nothing where the package already put it there (a second definition is an error, on a real host too)."""
+    if PACKAGED_CHECKCOMMAND.exists():
+        return ""
+    return 'include "%s"' % (CONTRIB / "icinga" / "command.conf")
+
+
+def check_user(script):
+    """Who the daemons run the check as: 'nagios', as Debian's Nagios 4 and Icinga 2 do, wherever that
+    user can run `script` (the package, a venv under /opt); else root (a venv in root's 0700 home).
+
+    The packaged check (CHECK_LAOZHANG_BALANCE set) must work for nagios: not being able to is a failure.
+    """
+    try:
+        runs = subprocess.run(["runuser", "-u", "nagios", "--", script, "--version"], capture_output=True,
+                              timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        runs = False
+    if runs:
+        return "nagios"
+    from conftest import SCRIPT_VARIABLE
+
+    if os.environ.get(SCRIPT_VARIABLE):
+        pytest.fail("the nagios user cannot run %s" % script)
+    return "root"
+
+
+class DaemonHome:
+    """The folder a monitoring daemon keeps everything in, for the user the check runs as.
+
+    Root's is pytest's tmp_path; another user cannot enter that (mode 0700), so
+    it gets a folder of its own under /tmp, which `hand_over()` gives it once
+    the test has written its files, and `remove()` deletes.
+    """
+
+    def __init__(self, tmp_path, user):
+        import tempfile
+
+        self.user = user
+        self.separate = user != "root"
+        self.path = Path(tempfile.mkdtemp(prefix="monitoring-")) if self.separate else Path(tmp_path)
+        self.path.chmod(0o755)
+
+    def hand_over(self):
+        """Everything in the folder now belongs to the user (configuration, token file, spool folders)."""
+        for path in [self.path, *self.path.rglob("*")]:
+            shutil.chown(path, self.user, self.user)
+
+    def remove(self):
+        if self.separate:
+            shutil.rmtree(self.path, ignore_errors=True)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import SCRIPT, TOKEN, free_port
-from daemons import (CONTRIB, Daemon, icinga_constants, icinga_node_certificates, icinga_node_main_conf, icinga_pki,
-                     icinga_validate, need, wait_for)
+from daemons import (CONTRIB, Daemon, checkcommand_include, icinga_constants, icinga_node_certificates,
+                     icinga_node_main_conf, icinga_pki, icinga_validate, need, wait_for)
 from fake_api import Answer, ApiServer, account
 
 
@@ -85,8 +85,8 @@ def accounts_dsl(servers, base, token_file):
 
 
 @pytest.fixture
-def token_file(tmp_path):
-    path = tmp_path / "laozhang.token"
+def token_file(monitoring_home):
+    path = monitoring_home.path / "laozhang.token"
     path.write_text(TOKEN + "\n")
     path.chmod(0o600)
     return path
@@ -100,7 +100,7 @@ const PluginContribDir = "%s"
 include <itl>
 include <plugins>
 include <plugins-contrib>
-include "%s"
+%s
 include "%s"
 object Host "llm-gateway" {
   check_command = "dummy"
@@ -110,20 +110,24 @@ object Host "llm-gateway" {
     laozhang_balance_quota_per_unit = "auto"
   }
 }
-''' % (plugin_dir(tmp_path), CONTRIB / "icinga" / "command.conf", CONTRIB / "icinga" / "services.conf"))
+''' % (plugin_dir(tmp_path), checkcommand_include(), CONTRIB / "icinga" / "services.conf"))
     checked = icinga_validate(main, tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "Instantiated 2 Services." in checked.stdout
 
 
-def test_single_node_records_every_state_with_perfdata(tmp_path, token_file):
+def test_single_node_records_every_state_with_perfdata(monitoring_home, token_file):
+    """As the nagios user wherever it can run the check under test (always for the package), as on Debian."""
+    base, user = monitoring_home.path, monitoring_home.user
+    # Icinga reads its configuration after dropping to RunAsUser: copies it can read.
+    shutil.copy(CONTRIB / "icinga" / "command.conf", base / "command.conf")
     servers = {}
     try:
         for name, (answer, _) in STATES.items():
             servers[name] = ApiServer()
             servers[name].behave(answer)
-        spool, writer = perfdata_writer(tmp_path)
-        main = tmp_path / "main.conf"
+        spool, writer = perfdata_writer(base)
+        main = base / "main.conf"
         main.write_text('''
 const PluginDir = "/usr/lib/nagios/plugins"
 const PluginContribDir = "%s"
@@ -139,15 +143,17 @@ object Host "llm-gateway" {
   vars.dummy_state = 0
 %s
 }
-''' % (plugin_dir(tmp_path), CONTRIB / "icinga" / "command.conf", services_every_two_seconds(tmp_path), writer,
-            accounts_dsl(servers, tmp_path, token_file)))
-        daemon = Daemon(["icinga2", "daemon", "-c", str(main), *icinga_constants(tmp_path)], tmp_path / "icinga.log")
+''' % (plugin_dir(base), base / "command.conf", services_every_two_seconds(base), writer,
+            accounts_dsl(servers, base, token_file)))
+        constants = icinga_constants(base, user)
+        monitoring_home.hand_over()
+        daemon = Daemon(["icinga2", "daemon", "-c", str(main), *constants], base / "icinga.log")
         try:
             seen = wait_for(lambda: (lambda r: r if len(r) == len(STATES) else None)(results(spool)), 90,
                             "a result for every service in Icinga's perfdata files")
         finally:
             daemon.stop()
-        log = (tmp_path / "icinga.log").read_text()
+        log = (base / "icinga.log").read_text()
     finally:
         for server in servers.values():
             server.close()
@@ -161,12 +167,15 @@ object Host "llm-gateway" {
     assert "authentication refused (HTTP 401" in seen["laozhang-balance refused"][1]
     assert seen["laozhang-balance refused"][2] == ""
     assert "invalid perfdata" not in log.lower(), log
+    # the check ran as that user: the forecast's state files it wrote are that user's
+    assert {path.owner() for path in base.glob("state-*.json")} == {user}
 
 
-def test_distributed_agent_runs_the_check_synced_from_a_global_zone(tmp_path, token_file):
+def test_distributed_agent_runs_the_check_synced_from_a_global_zone(monitoring_home, token_file):
     """A master and an agent on 127.0.0.1: the command reaches the agent through the global zone
     global-templates, services.conf's apply rule sends the check to the agent (command_endpoint),
-    and the master records the result."""
+    and the master records the result. Both run as the nagios user wherever it can run the check."""
+    tmp_path, user = monitoring_home.path, monitoring_home.user
     ca, master, agent = tmp_path / "ca", tmp_path / "master", tmp_path / "agent"
     for base in (ca, master, agent):
         icinga_constants(base)
@@ -207,11 +216,13 @@ object Host "agent" {
                     objects='object CheckerComponent "checker" { }\n' + writer)
     icinga_node_main_conf(agent, plugin_dir(agent), zones, agent_port,
                     listener_options="; accept_config = true; accept_commands = true")
+    constants = {base: icinga_constants(base, user) for base in (agent, master)}
+    monitoring_home.hand_over()
     daemons = []
     try:
-        daemons.append(Daemon(["icinga2", "daemon", "-c", str(agent / "main.conf"), *icinga_constants(agent)],
+        daemons.append(Daemon(["icinga2", "daemon", "-c", str(agent / "main.conf"), *constants[agent]],
                               agent / "icinga.log"))
-        daemons.append(Daemon(["icinga2", "daemon", "-c", str(master / "main.conf"), *icinga_constants(master)],
+        daemons.append(Daemon(["icinga2", "daemon", "-c", str(master / "main.conf"), *constants[master]],
                               master / "icinga.log"))
 
         def warning_recorded():
@@ -229,3 +240,5 @@ object Host "agent" {
     assert api.seen and api.seen[0]["headers"]["Authorization"] == TOKEN
     # the agent got the command through the global zone, not from its own files
     assert list((agent / "data").rglob("global-templates/**/command.conf"))
+    # the agent ran the check as that user: the forecast's state file it wrote is that user's
+    assert (agent / "state.json").owner() == user

@@ -14,6 +14,10 @@ from daemons import CONTRIB, Daemon, need, wait_for
 from fake_api import account
 
 STOCK = Path("/etc/nagios4/nagios.cfg")
+# The resource.cfg line, in a file whose name keeps it out of a `cp *.cfg conf.d/`.
+RESOURCE_EXAMPLE = CONTRIB / "nagios" / "resource.cfg.example"
+# Where the Debian package puts the command definition (a cfg_dir of the stock nagios.cfg).
+PACKAGED_COMMAND = Path("/etc/nagios-plugins/config/laozhang_balance.cfg")
 
 
 @pytest.fixture
@@ -39,10 +43,13 @@ def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir, nagios
     conf_d = tmp_path / "conf.d"
     shutil.copytree("/etc/nagios-plugins/config", plugins_config)
     shutil.copytree("/etc/nagios4/conf.d", conf_d)
-    shutil.copy(CONTRIB / "nagios" / "laozhang_balance.cfg", plugins_config)
+    # the Debian package has put the command definition there already
+    packaged = PACKAGED_COMMAND.exists()
+    if not packaged:
+        shutil.copy(CONTRIB / "nagios" / "laozhang_balance.cfg", plugins_config)
     shutil.copy(CONTRIB / "nagios" / "laozhang-balance-service.cfg", conf_d)
     resource = tmp_path / "resource.cfg"
-    resource.write_text(Path("/etc/nagios4/resource.cfg").read_text() + (CONTRIB / "nagios" / "resource.cfg").read_text())
+    resource.write_text(Path("/etc/nagios4/resource.cfg").read_text() + RESOURCE_EXAMPLE.read_text())
     # the copies must stay readable for the nagios user whatever umask this clone was made with
     for path in tmp_path.rglob("*"):
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -59,9 +66,10 @@ def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir, nagios
     def counted(output, what):
         return int(re.search(r"Checked (\d+) %s\." % what, output).group(1))
 
-    # our example adds one host and one service, our command file one command
-    for what in ("services", "hosts", "commands"):
-        assert counted(checked.stdout, what) == counted(stock, what) + 1, what
+    # our example adds one host and one service, our command file one command (unless the package's is
+    # in the stock count already)
+    for what, added in (("services", 1), ("hosts", 1), ("commands", 0 if packaged else 1)):
+        assert counted(checked.stdout, what) == counted(stock, what) + added, what
 
 
 def _status(path):
@@ -77,32 +85,37 @@ def _status(path):
     return services
 
 
-def test_nagios_runs_the_service_and_records_its_state(tmp_path, api, nagios4):
+def test_nagios_runs_the_service_and_records_its_state(monitoring_home, api, nagios4):
+    """A real Nagios 4 runs the shipped command and service, as the nagios user wherever it can run the
+    check under test (always for the package), as Debian's Nagios does."""
+    home, user = monitoring_home.path, monitoring_home.user
     api.answer(body=account(quota=7500000))
-    plugins = tmp_path / "plugins"
+    plugins = home / "plugins"
     plugins.mkdir()
     (plugins / "check_laozhang_balance").symlink_to(SCRIPT)
-    token = tmp_path / "laozhang.token"
+    token = home / "laozhang.token"
     token.write_text(TOKEN)
     token.chmod(0o600)
     for sub in ("spool", "rw"):
-        (tmp_path / sub).mkdir()
-    (tmp_path / "resource.cfg").write_text("$USER1$=%s\n%s" % (plugins, (CONTRIB / "nagios" / "resource.cfg")
-                                           .read_text().replace("/etc/nagios4/laozhang.token", str(token))))
+        (home / sub).mkdir()
+    (home / "resource.cfg").write_text("$USER1$=%s\n%s" % (plugins, RESOURCE_EXAMPLE.read_text()
+                                       .replace("/etc/nagios4/laozhang.token", str(token))))
+    # Nagios reads its objects after dropping to nagios_user: copies it can read.
+    shutil.copy(CONTRIB / "nagios" / "laozhang_balance.cfg", home / "command.cfg")
     # The shipped service, pointed at the test server through its third argument.
     service = (CONTRIB / "nagios" / "laozhang-balance-service.cfg").read_text()
     assert "check_laozhang_balance!20!5!--warning-days 7" in service
-    (tmp_path / "service.cfg").write_text(service.replace(
+    (home / "service.cfg").write_text(service.replace(
         "check_laozhang_balance!20!5!--warning-days 7",
-        "check_laozhang_balance!20!5!--warning-days 7 --url %s --state-file %s/state.json" % (api.url, tmp_path)))
+        "check_laozhang_balance!20!5!--warning-days 7 --url %s --state-file %s/state.json" % (api.url, home)))
     # Debian's templates and the ping.cfg that defines linux-server's host check
     objects = "\n".join(["cfg_file=/etc/nagios4/objects/%s.cfg" % name
                          for name in ("commands", "contacts", "timeperiods", "templates")]
                         + ["cfg_file=/etc/nagios-plugins/config/ping.cfg"])
-    (tmp_path / "nagios.cfg").write_text('''
+    (home / "nagios.cfg").write_text('''
 log_file=%(d)s/nagios.log
 %(objects)s
-cfg_file=%(contrib)s/laozhang_balance.cfg
+cfg_file=%(d)s/command.cfg
 cfg_file=%(d)s/service.cfg
 resource_file=%(d)s/resource.cfg
 status_file=%(d)s/status.dat
@@ -115,8 +128,8 @@ lock_file=%(d)s/nagios.lock
 command_file=%(d)s/rw/nagios.cmd
 check_result_path=%(d)s/spool
 state_retention_file=%(d)s/retention.dat
-nagios_user=root
-nagios_group=root
+nagios_user=%(user)s
+nagios_group=%(user)s
 interval_length=1
 check_result_reaper_frequency=1
 max_service_check_spread=1
@@ -124,23 +137,26 @@ max_host_check_spread=1
 enable_notifications=0
 use_syslog=0
 log_service_retries=1
-''' % {"d": tmp_path, "objects": objects, "contrib": CONTRIB / "nagios"})
-    checked = subprocess.run([nagios4, "-v", str(tmp_path / "nagios.cfg")], capture_output=True, text=True)
+''' % {"d": home, "objects": objects, "user": user})
+    monitoring_home.hand_over()
+    checked = subprocess.run([nagios4, "-v", str(home / "nagios.cfg")], capture_output=True, text=True)
     assert checked.returncode == 0, checked.stdout
-    daemon = Daemon([nagios4, str(tmp_path / "nagios.cfg")], tmp_path / "daemon.log",
-                    env=dict(os.environ, XDG_STATE_HOME=str(tmp_path)))
+    daemon = Daemon([nagios4, str(home / "nagios.cfg")], home / "daemon.log",
+                    env=dict(os.environ, XDG_STATE_HOME=str(home)))
     try:
         status = wait_for(lambda: (lambda s: s if s.get("plugin_output") else None)(
-            _status(tmp_path / "status.dat").get("LaoZhang balance", {})), 90, "a result in Nagios' status.dat")
+            _status(home / "status.dat").get("LaoZhang balance", {})), 90, "a result in Nagios' status.dat")
         # Nagios removes status.dat when it stops.
-        status_text = (tmp_path / "status.dat").read_text()
+        status_text = (home / "status.dat").read_text()
     finally:
         daemon.stop()
     assert status["current_state"] == "1"
     assert status["plugin_output"] == ("LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), below the "
                                        "warning threshold of 20 USD, no forecast yet: 0.0 h of history, 6.0 h needed")
     assert "remaining_usd=15.000000;20:;5:" in status["performance_data"]
-    log = (tmp_path / "nagios.log").read_text()
+    log = (home / "nagios.log").read_text()
     assert "SERVICE ALERT: llm-gateway;LaoZhang balance;WARNING;SOFT;1;LAOZHANG_BALANCE WARNING" in log
     assert TOKEN not in log and TOKEN not in status_text
     assert api.seen[0]["headers"]["Authorization"] == TOKEN
+    # the check ran as that user: the forecast's state file it wrote is that user's
+    assert (home / "state.json").owner() == user
