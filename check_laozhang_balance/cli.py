@@ -6,11 +6,11 @@ from decimal import Decimal, InvalidOperation
 
 import nagiosplugin
 
-from . import __version__, thresholds
+from . import __version__, last_known, thresholds
 from .credentials import ENV_VAR
 from .money import DEFAULT_QUOTA_PER_USD, floored, micros, plain
 from .forecast import DEFAULT_WINDOW_HOURS
-from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, failure
+from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, as_prometheus, failure
 from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext
 from .settings import Settings
 
@@ -119,6 +119,9 @@ def parse_args(argv=None):
                         help="output: nagios (status line and performance data), json (one object, for "
                              "Zabbix), prometheus (text exposition format); exit codes are the same in all "
                              "(default: %(default)s)")
+    parser.add_argument("--label", metavar="NAME",
+                        help="the account's name in --format prometheus (its 'account' label), which stays the "
+                             "same when a run fails (default: the --token-file path, else $%s)" % ENV_VAR)
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more output: -v details, -vv progress, -vvv request diagnostics")
     parser.add_argument("-V", "--version", action="version", version="%(prog)s " + __version__)
@@ -174,25 +177,42 @@ def main(argv=None):
         args = parse_args(argv)
     except UsageError as exc:
         reason = "%s (see --help)" % exc
-        render = RENDERERS.get(_requested_format(sys.argv[1:] if argv is None else argv))
+        words = sys.argv[1:] if argv is None else argv
+        render = RENDERERS.get(_requested(words, "--format", "nagios"))
         if render:
-            sys.stdout.write(failure(render, reason, DEFAULT_URL))
+            # The series of a usage error are the account's own, as far as
+            # the words tell: a typo must not start new ones.
+            url = _requested(words, "--url", DEFAULT_URL)
+            label = _requested(words, "--label", None) or default_label(_requested(words, "--token-file", None))
+            sys.stdout.write(failure(render, reason, url, label, _memory(render, url, label)))
         else:
             print("%s UNKNOWN - %s" % (NAME.upper(), reason))
         return 3
     runtime = nagiosplugin.Runtime()
     if args.format != "nagios":
-        runtime.output = StructuredOutput(runtime.logchan, RENDERERS[args.format], args.url)
+        label = args.label or default_label(args.token_file)
+        render = RENDERERS[args.format]
+        runtime.output = StructuredOutput(runtime.logchan, render, args.url, label, _memory(render, args.url, label))
     else:
         runtime.output = NagiosOutput(runtime.logchan)
     build_check(settings_from(args)).main(verbose=args.verbose, timeout=args.timeout)
 
 
-def _requested_format(argv):
-    """The --format of a command line argparse could not read, so Zabbix still gets JSON."""
+def _memory(render, url, label):
+    """The last good values to repeat, for the format whose series must outlive a failed run."""
+    return last_known.Memory(last_known.default_path(url, label)) if render is as_prometheus else None
+
+
+def default_label(token_file):
+    """Where the token comes from names the account: never the token, never the API's answer."""
+    return token_file or "$" + ENV_VAR
+
+
+def _requested(argv, option, default):
+    """The value of `option` in a command line argparse could not read, so Zabbix still gets JSON."""
     for index, word in enumerate(argv):
-        if word.startswith("--format="):
+        if word.startswith(option + "="):
             return word.split("=", 1)[1]
-        if word == "--format" and index + 1 < len(argv):
+        if word == option and index + 1 < len(argv):
             return argv[index + 1]
-    return "nagios"
+    return default

@@ -34,10 +34,13 @@ class NagiosOutput(Output):
 class StructuredOutput(Output):
     """Collects the check's outcome and prints it as one document instead of the status line."""
 
-    def __init__(self, logchan, render, url):
+    def __init__(self, logchan, render, url, label="", memory=None):
         super().__init__(logchan)
         self.render = render
         self.url = url
+        self.label = label
+        # A last_known.Memory for formats that repeat the last good values.
+        self.memory = memory
         self.document = None
 
     def add(self, check):
@@ -49,6 +52,7 @@ class StructuredOutput(Output):
             "status": check.summary_str.strip(),
             "values": values,
             "account": balance.account.username if balance.account else "",
+            "label": self.label,
             "thresholds": {
                 key: spec(getattr(contexts[name], level)) if getattr(contexts[name], level) is not None else None
                 for key, name, level in (("warning", "remaining_usd", "warning"),
@@ -56,19 +60,24 @@ class StructuredOutput(Output):
                                          ("warning_days", "days_left", "warning"),
                                          ("critical_days", "days_left", "critical"))},
         }
+        if self.memory is not None:
+            outcome["last_success"] = self.memory.settle(values, outcome["account"])
         self.document = self.render(outcome, self.url)
 
     def __str__(self):
         if self.document is None:
             # nagiosplugin reports an uncaught failure by setting the status
             # line itself: "NAME UNKNOWN: what".
-            return failure(self.render, self.status.split(": ", 1)[-1], self.url)
+            return failure(self.render, self.status.split(": ", 1)[-1], self.url, self.label, self.memory)
         return self.document
 
 
-def failure(render, reason, url):
+def failure(render, reason, url, label="", memory=None):
     """The document for a check that could not run at all (a usage error, an uncaught failure)."""
-    return render({"state_code": 3, "status": reason, "values": {}, "account": "", "thresholds": {}}, url)
+    outcome = {"state_code": 3, "status": reason, "values": {}, "account": "", "label": label, "thresholds": {}}
+    if memory is not None:
+        outcome["last_success"] = memory.settle({}, "")
+    return render(outcome, url)
 
 
 def as_json(outcome, url):
@@ -93,31 +102,46 @@ def as_json(outcome, url):
     return json.dumps(document, ensure_ascii=False) + "\n"
 
 
+# (value, exposed name, type, factor to Prometheus' base unit, help). Time left is in seconds:
+# promtool rejects "days", and Grafana and humanizeDuration read seconds.
 _PROMETHEUS = (
-    ("remaining_usd", "gauge", "Remaining prepaid balance in USD."),
-    ("quota", "gauge", "Remaining prepaid balance in the API's quota units."),
-    ("used_quota", "counter", "Quota units used so far.", "used_quota_total"),
-    ("request_count", "counter", "Requests made so far.", "requests_total"),
-    ("usd_per_day", "gauge", "Spending rate over the forecast window in USD per day."),
-    ("days_left", "gauge", "Days until the balance is gone at the current spending rate."),
+    ("remaining_usd", "remaining_usd", "gauge", 1, "Remaining prepaid balance in USD at the last successful check."),
+    ("quota", "quota", "gauge", 1, "Remaining prepaid balance in the API's quota units at the last successful check."),
+    ("used_quota", "used_quota_total", "counter", 1, "Quota units used so far, at the last successful check."),
+    ("request_count", "requests_total", "counter", 1, "Requests made so far, at the last successful check."),
+    ("usd_per_day", "usd_per_day", "gauge", 1, "Spending rate over the forecast window in USD per day."),
+    ("days_left", "time_left_seconds", "gauge", 86400,
+     "Seconds until the balance is gone at the last forecast spending rate."),
 )
 
 
 def as_prometheus(outcome, url):
+    """Series named by the configuration (server and --label), so that a failed run changes values, not series.
+
+    After a failure the values of the last successful run stay, with its time; the failure shows in
+    check_state and fetch_success.
+    """
     parts = urlsplit(url)
     server = parts.hostname or ""
     if parts.port:
         server += ":%d" % parts.port
-    labels = '{server="%s",account="%s"}' % (_label(server), _label(outcome["account"] or "unknown"))
+    labels = 'server="%s",account="%s"' % (_label(server), _label(outcome["label"]))
+    last = outcome.get("last_success")
     lines = []
 
-    def family(name, kind, text, value):
+    def family(name, kind, text, value, extra=""):
         lines.extend(["# HELP laozhang_balance_%s %s" % (name, text), "# TYPE laozhang_balance_%s %s" % (name, kind),
-                      "laozhang_balance_%s%s %s" % (name, labels, value)])
+                      "laozhang_balance_%s{%s%s} %s" % (name, labels, extra, value)])
 
-    for key, kind, text, *exposed in _PROMETHEUS:
-        if key in outcome["values"]:
-            family(exposed[0] if exposed else key, kind, text, _number(outcome["values"][key]))
+    if last:
+        for key, name, kind, factor, text in _PROMETHEUS:
+            if key in last["values"]:
+                family(name, kind, text, _number(last["values"][key] * factor))
+        family("last_success_timestamp_seconds", "gauge", "Unix time of the last check that read the balance.",
+               _number(round(last["time"], 3)))
+        if last["user"]:
+            family("account_info", "gauge", "The account's user name as the API gave it at the last successful check.",
+                   1, ',user="%s"' % _label(last["user"]))
     family("check_state", "gauge", "State of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
            outcome["state_code"])
     family("fetch_success", "gauge", "1 if the last check could read the balance, else 0.",

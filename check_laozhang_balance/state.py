@@ -30,10 +30,15 @@ def default_path(url, account_id, username):
     # --version need not pay.
     import hashlib
 
-    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(url).hostname or "local")
     key = hashlib.sha256(("%s\n%s\n%s" % (url, account_id, username)).encode()).hexdigest()[:16]
-    return os.path.join(base, "check_laozhang_balance", "%s-%s.json" % (host, key))
+    return os.path.join(directory(), "%s-%s.json" % (host, key))
+
+
+def directory():
+    """This user's state directory of the check: $XDG_STATE_HOME or ~/.local/state, then check_laozhang_balance."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(base, "check_laozhang_balance")
 
 
 def update(path, change):
@@ -76,12 +81,17 @@ def _load(path):
 
 
 def _save(path, samples):
-    # Under the lock no other run writes this name; tempfile would cost
-    # more start-up than the whole forecast.
+    write_json(path, {"version": _VERSION, "samples": samples})
+
+
+def write_json(path, document):
+    """`document` as JSON in `path` (mode 600), written aside and renamed so a reader never sees half of it."""
+    # The name is this process's own; tempfile would cost more start-up
+    # than the whole forecast.
     temporary = "%s.%d.tmp" % (path, os.getpid())
     try:
         with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
-            json.dump({"version": _VERSION, "samples": samples}, out, separators=(",", ":"))
+            json.dump(document, out, separators=(",", ":"))
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
