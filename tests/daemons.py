@@ -244,3 +244,84 @@ class DaemonHome:
     def remove(self):
         if self.separate:
             shutil.rmtree(self.path, ignore_errors=True)
+
+def _get_json(url):
+    """The decoded JSON at `url`, or None while the daemon does not answer yet."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return json.loads(answer.read())
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+class NodeExporter:
+    """prometheus-node-exporter on 127.0.0.1 with only the textfile collector, reading `directory`."""
+
+    def __init__(self, directory, base):
+        program = need("prometheus-node-exporter", "prometheus-node-exporter")
+        self.port = free_port_in(20000, 32000)
+        self.daemon = Daemon([program, "--web.listen-address=127.0.0.1:%d" % self.port, "--collector.disable-defaults",
+                              "--collector.textfile", "--collector.textfile.directory=%s" % directory],
+                             Path(base) / "node-exporter.log")
+        wait_for(self._ready, 30, "node_exporter to answer")
+
+    def _ready(self):
+        import urllib.request
+
+        if not self.daemon.alive():
+            raise AssertionError("node_exporter ended: %s" % self.daemon.log.name)
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % self.port, timeout=5) as answer:
+                return b"node_textfile_scrape_error" in answer.read()
+        except OSError:
+            return False
+
+    def stop(self):
+        self.daemon.stop()
+
+
+class Prometheus:
+    """A Prometheus server on 127.0.0.1 scraping `targets` every second and evaluating `rules` every second."""
+
+    def __init__(self, base, rules, targets):
+        import json
+
+        program = need("prometheus", "prometheus")
+        base = Path(base)
+        self.port = free_port_in(20000, 32000)
+        config = base / "prometheus.yml"
+        # JSON is YAML: no quoting questions for the paths.
+        config.write_text(json.dumps({
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(rules)],
+            "scrape_configs": [{"job_name": "node", "static_configs": [{"targets": list(targets)}]}]}))
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.daemon = Daemon([program, "--config.file=%s" % config, "--storage.tsdb.path=%s" % (base / "tsdb"),
+                              "--web.listen-address=127.0.0.1:%d" % self.port], base / "prometheus.log")
+        wait_for(self._ready, 60, "Prometheus to be ready")
+
+    def _ready(self):
+        if not self.daemon.alive():
+            raise AssertionError("Prometheus ended: %s" % Path(self.daemon.log.name).read_text()[-2000:])
+        return _get_json(self.url + "/api/v1/status/runtimeinfo")
+
+    def query(self, expr):
+        """The instant vector of `expr` as [(labels, value)], through /api/v1/query."""
+        from urllib.parse import quote
+
+        answer = _get_json("%s/api/v1/query?query=%s" % (self.url, quote(expr)))
+        assert answer and answer["status"] == "success", answer
+        return [(item["metric"], float(item["value"][1])) for item in answer["data"]["result"]]
+
+    def alerts(self):
+        """The pending and firing alerts, through /api/v1/alerts."""
+        answer = _get_json(self.url + "/api/v1/alerts")
+        assert answer and answer["status"] == "success", answer
+        return answer["data"]["alerts"]
+
+    def stop(self):
+        self.daemon.stop()

@@ -1,21 +1,11 @@
-"""--format json and prometheus, and the Sensu and Prometheus definitions in contrib/."""
+"""--format json (Prometheus: test_prometheus.py, Sensu: test_sensu.py)."""
 
-import configparser
 import json
-import subprocess
 
 import pytest
-import yaml
 
-from conftest import TOKEN, run_check
-from daemons import CONTRIB, need
+from conftest import run_check
 from fake_api import account
-
-
-
-@pytest.fixture
-def promtool():
-    return need("promtool", "prometheus")
 
 
 @pytest.mark.parametrize("quota, code, state", [(30000000, 0, "OK"), (7500000, 1, "WARNING"), (1000000, 2, "CRITICAL")])
@@ -81,69 +71,3 @@ def test_json_forecast_is_rounded_as_the_performance_data_shows_it(api, tmp_path
     perf = run_check("--url", api.url, "--state-file", state, faketime="2026-11-01 07:00:00").perf
     assert (perf["usd_per_day"], perf["days_left"]) == ("3.428571", "8.45")
 
-
-def _promtool_metrics(promtool, text):
-    return subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
-
-
-def test_prometheus_output_passes_promtool(api, promtool):
-    api.answer(body=account(quota=7500000))
-    run = run_check("--url", api.url, "-w", "20", "--format", "prometheus")
-    assert run.code == 1
-    checked = _promtool_metrics(promtool, run.stdout)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    server = "127.0.0.1:%d" % api.port
-    labels = '{server="%s",account="demo_user"}' % server
-    for line in ("laozhang_balance_remaining_usd%s 15" % labels, "laozhang_balance_quota%s 7500000" % labels,
-                 "laozhang_balance_used_quota_total%s 10027091" % labels,
-                 "laozhang_balance_requests_total%s 339" % labels, "laozhang_balance_check_state%s 1" % labels,
-                 "laozhang_balance_fetch_success%s 1" % labels, "# TYPE laozhang_balance_requests_total counter",
-                 "# TYPE laozhang_balance_remaining_usd gauge"):
-        assert line in run.stdout.splitlines(), line
-    assert TOKEN not in run.stdout
-
-
-def test_prometheus_output_on_unknown(api, promtool):
-    api.answer(500, {"success": False})
-    run = run_check("--url", api.url, "--format", "prometheus")
-    assert run.code == 3
-    assert _promtool_metrics(promtool, run.stdout).returncode == 0
-    assert 'laozhang_balance_fetch_success{server="127.0.0.1:%d",account="unknown"} 0' % api.port in run.stdout
-    assert "laozhang_balance_remaining_usd" not in run.stdout
-
-
-def test_alerting_rules_pass_promtool(promtool):
-    checked = subprocess.run([promtool, "check", "rules", str(CONTRIB / "prometheus" / "laozhang-balance-alerts.yml")],
-                             capture_output=True, text=True, timeout=60)
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 5 rules found" in checked.stdout
-
-
-def test_systemd_units_write_the_textfile_atomically_every_15_minutes():
-    service = configparser.ConfigParser(interpolation=None, strict=False)
-    service.read(CONTRIB / "prometheus" / "laozhang-balance.service")
-    command = service["Service"]["ExecStart"]
-    assert "--format prometheus" in command and "--token-file" in command and " mv " in command
-    assert service["Service"]["SuccessExitStatus"] == "1 2 3"
-    timer = configparser.ConfigParser(interpolation=None)
-    timer.read(CONTRIB / "prometheus" / "laozhang-balance.timer")
-    assert timer["Timer"]["OnUnitActiveSec"] == "15min"
-
-
-def test_sensu_definitions_have_the_required_fields():
-    documents = list(yaml.safe_load_all((CONTRIB / "sensu" / "laozhang-balance.yml").read_text()))
-    by_type = {d["type"]: d for d in documents}
-    assert set(by_type) == {"Secret", "Entity", "CheckConfig"}
-    check = by_type["CheckConfig"]
-    assert check["api_version"] == "core/v2" and check["metadata"]["name"]
-    spec = check["spec"]
-    assert spec["command"].startswith("check_laozhang_balance ") and "token" not in spec["command"].split("--")[0]
-    assert "--token" not in spec["command"]
-    assert spec["output_metric_format"] == "nagios_perfdata"
-    assert spec["round_robin"] is True and spec["subscriptions"]
-    assert spec["proxy_entity_name"] == by_type["Entity"]["metadata"]["name"]
-    assert by_type["Entity"]["spec"]["entity_class"] == "proxy"
-    assert 600 <= spec["interval"] <= 900 and spec["timeout"] > 10
-    (secret,) = spec["secrets"]
-    assert secret["name"] == "LAOZHANG_ACCESS_TOKEN" and secret["secret"] == by_type["Secret"]["metadata"]["name"]
-    assert by_type["Secret"]["api_version"] == "secrets/v1"
