@@ -85,10 +85,25 @@ def _status(path):
     return services
 
 
-def test_nagios_runs_the_service_and_records_its_state(monitoring_home, api, nagios4):
+# What Nagios makes of the shipped command: as shipped, with an empty $ARG1$
+# (`check_laozhang_balance!!5`), and with $USER3$, the token file, not set.
+CASES = {
+    "shipped": ("20!5", True, "1", "WARNING - 15.00 USD left (account demo_user), below the warning threshold of 20 "
+                "USD, no forecast yet: 0.0 h of history, 6.0 h needed", "remaining_usd=15.000000;20:;5:"),
+    "empty-ARG1": ("!5", True, "0", "OK - 15.00 USD left (account demo_user), no forecast yet: 0.0 h of history, "
+                   "6.0 h needed", "remaining_usd=15.000000;;5:"),
+    "unset-USER3": ("20!5", False, "3", "UNKNOWN - --token-file is given but empty, as a macro that is not set leaves "
+                    "it ($USER3$ of contrib/nagios, {$LAOZHANG.TOKEN_FILE} of contrib/zabbix): set it to the token "
+                    "file's path, or leave --token-file out to use $LAOZHANG_ACCESS_TOKEN", ""),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_nagios_runs_the_service_and_records_its_state(monitoring_home, api, nagios4, case):
     """A real Nagios 4 runs the shipped command and service, as the nagios user wherever it can run the
     check under test (always for the package), as Debian's Nagios does."""
     home, user = monitoring_home.path, monitoring_home.user
+    thresholds, user3, state, output, perf = CASES[case]
     api.answer(body=account(quota=7500000))
     plugins = home / "plugins"
     plugins.mkdir()
@@ -99,7 +114,7 @@ def test_nagios_runs_the_service_and_records_its_state(monitoring_home, api, nag
     for sub in ("spool", "rw"):
         (home / sub).mkdir()
     (home / "resource.cfg").write_text("$USER1$=%s\n%s" % (plugins, RESOURCE_EXAMPLE.read_text()
-                                       .replace("/etc/nagios4/laozhang.token", str(token))))
+                                       .replace("/etc/nagios4/laozhang.token", str(token)) if user3 else ""))
     # Nagios reads its objects after dropping to nagios_user: copies it can read.
     shutil.copy(CONTRIB / "nagios" / "laozhang_balance.cfg", home / "command.cfg")
     # The shipped service, pointed at the test server through its third argument.
@@ -107,7 +122,8 @@ def test_nagios_runs_the_service_and_records_its_state(monitoring_home, api, nag
     assert "check_laozhang_balance!20!5!--warning-days 7" in service
     (home / "service.cfg").write_text(service.replace(
         "check_laozhang_balance!20!5!--warning-days 7",
-        "check_laozhang_balance!20!5!--warning-days 7 --url %s --state-file %s/state.json" % (api.url, home)))
+        "check_laozhang_balance!%s!--warning-days 7 --url %s --state-file %s/state.json" % (thresholds, api.url,
+                                                                                             home)))
     # Debian's templates and the ping.cfg that defines linux-server's host check
     objects = "\n".join(["cfg_file=/etc/nagios4/objects/%s.cfg" % name
                          for name in ("commands", "contacts", "timeperiods", "templates")]
@@ -150,13 +166,15 @@ log_service_retries=1
         status_text = (home / "status.dat").read_text()
     finally:
         daemon.stop()
-    assert status["current_state"] == "1"
-    assert status["plugin_output"] == ("LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), below the "
-                                       "warning threshold of 20 USD, no forecast yet: 0.0 h of history, 6.0 h needed")
-    assert "remaining_usd=15.000000;20:;5:" in status["performance_data"]
+    assert status["current_state"] == state
+    assert status["plugin_output"] == "LAOZHANG_BALANCE " + output
+    assert perf in status["performance_data"]
     log = (home / "nagios.log").read_text()
-    assert "SERVICE ALERT: llm-gateway;LaoZhang balance;WARNING;SOFT;1;LAOZHANG_BALANCE WARNING" in log
+    if state != "0":
+        word = output.split()[0]
+        assert "SERVICE ALERT: llm-gateway;LaoZhang balance;%s;SOFT;1;LAOZHANG_BALANCE %s" % (word, word) in log
     assert TOKEN not in log and TOKEN not in status_text
-    assert api.seen[0]["headers"]["Authorization"] == TOKEN
-    # the check ran as that user: the forecast's state file it wrote is that user's
-    assert (home / "state.json").owner() == user
+    assert [seen["headers"]["Authorization"] for seen in api.seen] == ([TOKEN] if user3 else [])
+    if user3:
+        # the check ran as that user: the forecast's state file it wrote is that user's
+        assert (home / "state.json").owner() == user
