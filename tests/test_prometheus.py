@@ -1,6 +1,7 @@
 """--format prometheus and contrib/prometheus: promtool in every state, the rules' unit tests, the writer
 script and units, and a live node_exporter + Prometheus reading the files the contrib command writes."""
 
+import json
 import os
 import re
 import shlex
@@ -9,10 +10,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
+from check_laozhang_balance import last_known
 from conftest import SCRIPT, TOKEN, run_check
 from daemons import CONTRIB, ROOT, NodeExporter, Prometheus, need, wait_for
 from fake_api import Answer, account
@@ -109,6 +112,20 @@ def test_a_failed_run_keeps_the_series_and_the_last_good_values(api, tmp_path):
     assert 'laozhang_balance_account_info{server="127.0.0.1:%d",account="%s",user="demo_user"}' % (
         api.port, token_file) in after
     assert abs(after["laozhang_balance_last_success_timestamp_seconds" + key] - time.time()) < 60
+
+
+def test_a_damaged_record_of_the_last_success_repeats_nothing(api, tmp_path, monkeypatch):
+    home = tmp_path / "state"
+    api.answer(body=account(quota=7500000))
+    prom(api, "--label", "production", state_home=home)
+    monkeypatch.setenv("XDG_STATE_HOME", str(home))
+    record = Path(last_known.default_path(api.url, "production"))
+    assert json.loads(record.read_text())["values"]["remaining_usd"] == 15
+    record.write_text('{"values": {"remaining_usd": "NaN"}, "user": "x", "time": 1}')
+    api.answer(500, {"success": False})
+    failed = series(prom(api, "--label", "production", state_home=home).stdout)
+    key = '{server="127.0.0.1:%d",account="production"}' % api.port
+    assert failed == {"laozhang_balance_check_state" + key: 3, "laozhang_balance_fetch_success" + key: 0}
 
 
 def test_two_accounts_on_one_server_have_their_own_series(api, tmp_path):
@@ -366,6 +383,11 @@ def test_live_node_exporter_and_prometheus_raise_and_resolve_every_alert(api, tm
         wait_for(lambda: timeline.reached("LaoZhangBalanceLow", "production", "firing"), 40, "Low to fire")
         wait_for(lambda: timeline.reached("LaoZhangBalanceRunsOutSoon", "staging", "firing"), 40,
                  "RunsOutSoon to fire")
+        # Two accounts of one server in one directory: both files read, no clash.
+        assert prometheus.query("node_textfile_scrape_error") and all(
+            value == 0 for _, value in prometheus.query("node_textfile_scrape_error"))
+        assert sorted(labels["account"] for labels, _ in prometheus.query("laozhang_balance_remaining_usd")) == [
+            "production", "staging"]
         left = prometheus.query('laozhang_balance_time_left_seconds{account="staging"}')
         assert len(left) == 1 and abs(left[0][1] - 2 * 86400) < 600, left
         low_since = [a["activeAt"] for a in prometheus.alerts() if a["labels"]["alertname"] == "LaoZhangBalanceLow"]
