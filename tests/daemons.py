@@ -21,10 +21,21 @@ def need(program, package, search="/usr/sbin:/usr/bin:/sbin:/bin"):
     """The path of `program`; skip without it, except in CI (CI=true), where .ci/run installs it."""
     path = shutil.which(program, path=search)
     if not path:
-        if os.environ.get("CI"):
-            pytest.fail("%s is missing in CI: .ci/run should have installed %s" % (program, package))
-        pytest.skip("%s is not installed (Debian package %s, see .ci/run)" % (program, package))
+        _missing(program, package)
     return path
+
+
+def need_file(path, package):
+    """`path` (a file that need not be executable, e.g. PHP); skip or fail like need()."""
+    if not os.path.isfile(path):
+        _missing(path, package)
+    return path
+
+
+def _missing(what, package):
+    if os.environ.get("CI"):
+        pytest.fail("%s is missing in CI: .ci/run should have installed %s" % (what, package))
+    pytest.skip("%s is not installed (Debian package %s, see .ci/run)" % (what, package))
 
 
 def icinga_constants(base, user="root"):

@@ -1,104 +1,278 @@
-"""contrib/zabbix/ proven by the real Zabbix agent: the UserParameter runs the check and every
-JSONPath of the template picks the right value out of what it printed."""
+"""contrib/zabbix/ proven by a real Zabbix 6.0 server from Debian 12's packages.
 
-import json
+The shipped template is imported unchanged through the API and linked to a host whose agent, running
+as the zabbix user, has the contrib UserParameter. The fake API is then driven through every state;
+item values, item states, trigger states and open problems are read back through the API after each.
+The timeline goes to timeline.txt beside the daemons' logs, to stdout (pytest -s) and into any failure.
+"""
+
+import os
 import re
+import shutil
 import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
 
 import pytest
 import yaml
-from jsonpath_ng import parse as jsonpath
 
-from conftest import SCRIPT, TOKEN
-from daemons import CONTRIB, need
+from conftest import TOKEN
+from daemons import CONTRIB, ROOT, wait_for
 from fake_api import account
+from zabbix_server import ZabbixAgent, ZabbixServer
 
 TEMPLATE = CONTRIB / "zabbix" / "zbx_laozhang_balance_template.yaml"
-MASTER_KEY = "laozhang.balance[{$LAOZHANG.TOKEN_FILE},{$LAOZHANG.URL}]"
+PARAMS = CONTRIB / "zabbix" / "laozhang_balance.conf"
+INSTALLED = "/usr/lib/nagios/plugins/check_laozhang_balance"
+SERVER_TIMEOUT = 4  # the server's Timeout for agent checks (Debian's zabbix_server.conf says 4)
+CHECK_TIMEOUT = 2  # {$LAOZHANG.TIMEOUT}: the check's -t, below the server's Timeout
+SLOW_CHECK_TIMEOUT = 8  # a check allowed to outlast the server's Timeout
+AGENT_TIMEOUT = 12  # above both, so that the agent itself never cuts the check short
+NODATA = "30s"  # the least period nodata() is meant for
+USD = 500000  # quota units
 
 
-def template():
-    return yaml.safe_load(TEMPLATE.read_text())["zabbix_export"]
+def test_every_uuid_is_a_distinct_version_4_uuid():
+    """Zabbix refuses to import anything else ("UUIDv4 is expected")."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            found.extend(value for key, value in node.items() if key == "uuid")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    text = TEMPLATE.read_text()
+    walk(yaml.safe_load(text))
+    assert found and len(found) == text.count("uuid:")
+    for text in found:
+        parsed = uuid.UUID(text)
+        assert parsed.hex == text and parsed.version == 4 and parsed.variant == uuid.RFC_4122, text
+    assert len(set(found)) == len(found)
 
 
 @pytest.fixture
-def agent_test(tmp_path):
-    """zabbix_agentd -t KEY with contrib's UserParameter, pointed at the installed check."""
-    agent = need("zabbix_agentd", "zabbix-agent")
-    params = tmp_path / "laozhang_balance.conf"
-    params.write_text((CONTRIB / "zabbix" / "laozhang_balance.conf").read_text()
-                      .replace("/usr/lib/nagios/plugins/check_laozhang_balance", SCRIPT))
-    conf = tmp_path / "agent.conf"
-    conf.write_text("LogType=console\nAllowRoot=1\nTimeout=15\nInclude=%s\nPidFile=%s/agent.pid\n" % (params, tmp_path))
-    token = tmp_path / "laozhang.token"
-    token.write_text(TOKEN)
-    token.chmod(0o600)
-
-    def run(url):
-        key = "laozhang.balance[%s,%s]" % (token, url)
-        done = subprocess.run([agent, "-c", str(conf), "-t", key], capture_output=True, text=True, timeout=60,
-                              env={"PATH": "/usr/bin:/bin", "XDG_STATE_HOME": str(tmp_path)})
-        assert TOKEN not in done.stdout + done.stderr
-        match = re.match(r"^laozhang\.balance\[.*?\]\s+\[t\|(.*)\]\s*$", done.stdout, re.S)
-        assert match, done.stdout + done.stderr
-        return json.loads(match.group(1))
-
-    return run
-
-
-def test_userparameter_returns_the_json_and_each_jsonpath_its_value(api, agent_test):
-    api.answer(body=account(quota=7500000))
-    output = agent_test(api.url)
-    assert output["state"] == "OK" and output["state_code"] == 0
-    expected = {"state_code": 0, "state": "OK", "status": "15.00 USD left (account demo_user)",
-                "remaining_usd": 15, "quota": 7500000, "used_quota": 10027091, "request_count": 339}
-    items = {item["key"]: item for item in template()["templates"][0]["items"]}
-    dependent = [item for item in items.values() if item.get("type") == "DEPENDENT"]
-    assert len(dependent) == len(expected)
-    for item in dependent:
-        (step,) = item["preprocessing"]
-        assert step["type"] == "JSONPATH"
-        (path,) = step["parameters"]
-        values = [match.value for match in jsonpath(path).find(output)]
-        assert values == [expected[item["key"].rsplit(".", 1)[1]]], item["key"]
+def zabbix(tmp_path, api):
+    """Server, API and an agent with the contrib UserParameter; the check installed where zabbix can run it."""
+    stack = []
+    # The zabbix user must reach the check and its interpreter: not under /root, not in tmp_path.
+    home = Path(tempfile.mkdtemp(prefix="zabbix-agent-"))
+    os.chmod(home, 0o755)
+    try:
+        venv = home / "venv"
+        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, timeout=120)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(ROOT)],
+                       check=True, timeout=600, capture_output=True)
+        token = home / "laozhang.token"
+        token.write_text(TOKEN + "\n")
+        shutil.chown(token, "root", "zabbix")
+        token.chmod(0o640)
+        params = home / "laozhang_balance.conf"
+        params.write_text(PARAMS.read_text().replace(INSTALLED, str(venv / "bin/check_laozhang_balance")))
+        server = ZabbixServer(tmp_path, SERVER_TIMEOUT)
+        stack.append(server)
+        agent = ZabbixAgent(home, "laozhang-test", params, AGENT_TIMEOUT)
+        stack.append(agent)
+        yield server, agent, venv / "bin/check_laozhang_balance", token
+    finally:
+        for part in reversed(stack):
+            part.stop()
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def test_unknown_still_reaches_zabbix_as_json(agent_test):
-    output = agent_test("http://127.0.0.1:9/api/user/self")
-    assert output["state"] == "UNKNOWN" and output["state_code"] == 3
-    assert output["reason"].startswith("connection to 127.0.0.1:9 refused")
-    assert [m.value for m in jsonpath("$.state_code").find(output)] == [3]
+def matches(want, text):
+    """`want` is the exact text or a compiled pattern for all of it."""
+    return bool(want.fullmatch(text)) if isinstance(want, re.Pattern) else text == want
 
 
-def test_without_a_url_the_default_endpoint_is_used(tmp_path, agent_test):
-    # no network here: the default endpoint fails by name, which shows the empty $2 left --url out
-    output = agent_test("")
-    assert output["state_code"] == 3
-    assert "api.laozhang.ai" in output["reason"]
+class Timeline:
+    """What the server shows after each step, read back through its API; checked against expectations."""
+
+    def __init__(self, zbx, hostid, master, path):
+        self.zbx, self.hostid, self.master, self.path = zbx, hostid, master, path
+        self.entries = []
+        self.started = time.monotonic()
+
+    def snapshot(self):
+        items = {}
+        for item in self.zbx("item.get", hostids=self.hostid,
+                             output=["itemid", "key_", "lastvalue", "lastclock", "state", "error"]):
+            key = "raw" if item["itemid"] == self.master else item["key_"].replace("laozhang.balance.", "")
+            items[key] = item
+        triggers = self.zbx("trigger.get", hostids=self.hostid, output=["description", "state", "error"])
+        problems = self.zbx("problem.get", hostids=self.hostid, output=["name", "severity"], sortfield="eventid")
+        (interface,) = self.zbx("hostinterface.get", hostids=self.hostid, output=["available", "error"])
+        return {"items": items, "triggers": triggers, "problems": sorted(p["name"] for p in problems),
+                "interface": interface}
+
+    def reach(self, label, values, problems, since=None):
+        """Ask for a check now and again until the values and open problems are as expected."""
+        since = since or time.time()
+        misses = ["nothing read yet"]
+
+        def settled():
+            self.zbx("task.create", [{"type": 6, "request": {"itemid": self.master}}])
+            for _ in range(8):
+                snap = self.snapshot()
+                misses[:] = self.mismatches(snap, values, problems, since)
+                if not misses:
+                    return snap
+                time.sleep(0.5)
+            return None
+
+        try:
+            snap = wait_for(settled, 90, "%s: %s" % (label, misses))
+        except AssertionError:
+            self.record(label, self.snapshot(), misses)
+            raise AssertionError("%s\n%s" % (label, self.text())) from None
+        self.record(label, snap, [])
+        return snap
+
+    @staticmethod
+    def mismatches(snap, values, problems, since):
+        items = snap["items"]
+        misses = ["%s is not supported: %s" % (k, i["error"]) for k, i in items.items() if i["state"] != "0"]
+        misses += ["trigger %r cannot be evaluated: %s" % (t["description"], t["error"])
+                   for t in snap["triggers"] if t["state"] != "0"]
+        if values is not None and int(items["raw"]["lastclock"]) < int(since):
+            misses.append("no new check result yet")
+        for key, want in (values or {}).items():
+            if not matches(want, items[key]["lastvalue"]):
+                misses.append("%s is %r, not %r" % (key, items[key]["lastvalue"], want))
+        unmatched = list(snap["problems"])
+        for want in problems:
+            found = [name for name in unmatched if matches(want, name)]
+            if found:
+                unmatched.remove(found[0])
+            else:
+                misses.append("no problem %r" % want)
+        misses += ["unexpected problem %r" % name for name in unmatched]
+        return misses
+
+    def record(self, label, snap, misses):
+        items = snap["items"]
+        line = "[%5.1f s] %s\n" % (time.monotonic() - self.started, label)
+        line += "    values: %s\n" % "  ".join("%s=%s" % (k, items[k]["lastvalue"]) for k in (
+            "state_code", "state", "remaining_usd", "quota", "used_quota", "request_count"))
+        line += "    status: %s\n" % items["status"]["lastvalue"]
+        line += "    raw:    %s\n" % items["raw"]["lastvalue"][:160]
+        line += "    items not supported: %s; triggers unknown: %s; agent interface: %s\n" % (
+            [k for k, i in items.items() if i["state"] != "0"] or "none",
+            [t["description"] for t in snap["triggers"] if t["state"] != "0"] or "none",
+            {"0": "unknown", "1": "available", "2": "unavailable (%s)" % snap["interface"]["error"]}[
+                snap["interface"]["available"]])
+        line += "    problems: %s\n" % (snap["problems"] or "none")
+        line += "".join("    MISMATCH: %s\n" % m for m in misses)
+        self.entries.append(line)
+        print(line, end="", flush=True)
+        self.path.write_text(self.text())
+
+    def note(self, text):
+        self.entries.append("    %s\n" % text)
+        print(self.entries[-1], end="", flush=True)
+        self.path.write_text(self.text())
+
+    def events(self, problems, resolved_at):
+        """Each problem event with the time it opened and resolved, on the test's clock."""
+        offset = time.time() - (time.monotonic() - self.started)
+        self.entries.append("problem events:\n" + "".join("    %5.1f s - %s  %s\n" % (
+            int(e["clock"]) - offset, "%5.1f s" % (int(resolved_at[e["r_eventid"]]) - offset)
+            if e["r_eventid"] in resolved_at else "  open ", e["name"]) for e in problems))
+        print(self.entries[-1], end="", flush=True)
+        self.path.write_text(self.text())
+
+    def text(self):
+        return "".join(self.entries)
 
 
-def test_template_has_the_structure_of_a_6_0_export():
-    export = template()
-    assert export["version"] == "6.0"
-    (tpl,) = export["templates"]
-    assert {"uuid", "template", "name", "groups", "items", "macros"} <= set(tpl)
-    assert {g["name"] for g in tpl["groups"]} <= {g["name"] for g in export["groups"]}
-    uuids = [tpl["uuid"]] + [i["uuid"] for i in tpl["items"]] + [
-        t["uuid"] for i in tpl["items"] for t in i.get("triggers", [])]
-    assert all(re.fullmatch(r"[0-9a-f]{32}", u) for u in uuids) and len(set(uuids)) == len(uuids)
-    keys = {i["key"] for i in tpl["items"]}
-    assert MASTER_KEY in keys
-    master = next(i for i in tpl["items"] if i["key"] == MASTER_KEY)
-    assert master["delay"] in ("10m", "15m") and master["value_type"] == "TEXT"
-    macros = {m["macro"] for m in tpl["macros"]}
-    for item in tpl["items"]:
-        if item.get("type") == "DEPENDENT":
-            assert item["master_item"]["key"] == MASTER_KEY
-        for trigger in item.get("triggers", []):
-            for used_key in re.findall(r"/LaoZhang balance/([^)]+)\)", trigger["expression"]):
-                assert used_key in keys
-            assert set(re.findall(r"\{\$[A-Z_.]+\}", trigger["expression"])) <= macros
-    assert set(re.findall(r"\{\$[A-Z_.]+\}", MASTER_KEY)) <= macros
-    triggers = [t for i in tpl["items"] for t in i.get("triggers", [])]
-    assert any("<{$LAOZHANG.USD.WARN}" in t["expression"] for t in triggers)
-    assert any(t["expression"].endswith("state_code)=3") for t in triggers)
+def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_path):
+    server, agent, check, token = zabbix
+    zbx = server.api
+    assert zbx("configuration.import", format="yaml", source=TEMPLATE.read_text(), rules={
+        part: {"createMissing": True} for part in ("groups", "templates", "items", "triggers")})
+    (template,) = zbx("template.get", filter={"host": "LaoZhang balance"}, output=["templateid"])
+    (group,) = zbx("hostgroup.get", filter={"name": "Linux servers"}, output=["groupid"])
+    macros = {"{$LAOZHANG.TOKEN_FILE}": str(token), "{$LAOZHANG.URL}": api.url,
+              "{$LAOZHANG.TIMEOUT}": str(CHECK_TIMEOUT), "{$LAOZHANG.NODATA}": NODATA}
+    hostid = zbx("host.create", host="laozhang-test", groups=[group], templates=[template],
+                 macros=[{"macro": k, "value": v} for k, v in macros.items()],
+                 interfaces=[{"type": 1, "main": 1, "useip": 1, "ip": "127.0.0.1", "dns": "",
+                              "port": str(agent.port)}])["hostids"][0]
+    (master,) = zbx("item.get", hostids=hostid, filter={"type": 0}, output=["itemid"])
+    timeline = Timeline(zbx, hostid, master["itemid"], tmp_path / "timeline.txt")
+
+    def macro(name, value):
+        (found,) = zbx("usermacro.get", hostids=hostid, filter={"macro": name}, output=["hostmacroid"])
+        zbx("usermacro.update", hostmacroid=found["hostmacroid"], value=value)
+
+    low = "LaoZhang balance low: 15 USD left (below 20 USD)"
+    very_low = "LaoZhang balance very low: 2 USD left (below 5 USD)"
+    used_up = "LaoZhang balance used up: 0 USD left"
+    unknown = "LaoZhang balance check cannot read the balance: "  # and the status text
+
+    api.answer(body=account(quota=30 * USD))
+    timeline.reach("OK: 30 USD", {"state_code": "0", "state": "OK", "remaining_usd": "30",
+                                  "status": "30.00 USD left (account demo_user)"}, [])
+    api.answer(body=account(quota=15 * USD))
+    timeline.reach("WARNING: 15 USD", {"state_code": "1", "state": "WARNING", "remaining_usd": "15",
+                                       "status": "15.00 USD left (account demo_user), below the warning "
+                                                 "threshold of 20 USD"}, [low])
+    api.answer(body=account(quota=2 * USD))
+    timeline.reach("HIGH: 2 USD", {"state_code": "2", "state": "CRITICAL", "remaining_usd": "2"},
+                   [low, very_low])
+    api.answer(body=account(quota=0))
+    timeline.reach("CRITICAL: 0 USD", {"state_code": "2", "state": "CRITICAL", "remaining_usd": "0"},
+                   [low, very_low, used_up])
+    api.answer(body=account(quota=30 * USD))
+    timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
+
+    api.answer(401, {"success": False, "message": "Unauthorized"})
+    refused = re.compile(r"authentication refused \(HTTP 401, API says 'Unauthorized'\).*")
+    unknown_refused = re.compile(re.escape(unknown) + refused.pattern)
+    timeline.reach("UNKNOWN: token refused", {"state_code": "3", "state": "UNKNOWN", "status": refused,
+                                              "remaining_usd": "30"}, [unknown_refused])
+    api.answer(502, {"success": False, "message": "bad gateway"})
+    timeline.reach("UNKNOWN: API down (HTTP 502)", {"state_code": "3", "status": re.compile(
+        r"the API is failing \(HTTP 502.*")}, [unknown_refused])
+    api.behave(lambda handler: handler.server.closing.wait(30))
+    timeline.reach("UNKNOWN: API silent, the check's -t ends it", {"state_code": "3", "status": re.compile(
+        r"no complete answer from .* within %d s.*" % CHECK_TIMEOUT)}, [unknown_refused])
+    api.answer(body=account(quota=30 * USD))
+    timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
+
+    moved = check.with_name("moved-away")
+    check.rename(moved)
+    not_found = re.compile(r"sh: 1: %s: not found" % re.escape(str(check)))
+    broken = re.compile("the agent did not answer with the check's JSON: " + not_found.pattern)
+    unknown_broken = re.compile(re.escape(unknown) + broken.pattern)
+    timeline.reach("check missing: the agent answers with the shell's message", {
+        "raw": not_found, "state_code": "3", "state": "UNKNOWN", "status": broken, "remaining_usd": "30"},
+        [unknown_broken])
+    moved.rename(check)
+    timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
+
+    # A check allowed more time than the server's Timeout: the server gives up, nothing arrives.
+    macro("{$LAOZHANG.TIMEOUT}", str(SLOW_CHECK_TIMEOUT))
+    api.behave(lambda handler: handler.server.closing.wait(30))
+    nodata = "LaoZhang balance: no check result for %s" % NODATA
+    timeline.reach("check slower than the server's Timeout: no data", None, [nodata])
+    gave_up = re.findall(r'.*Zabbix agent item "laozhang.balance\[.*" on host "laozhang-test" failed: .*',
+                         server.server_log())
+    timeline.note("zabbix_server.log: %s" % gave_up)
+    assert gave_up and "network error" in gave_up[0], timeline.text()
+    macro("{$LAOZHANG.TIMEOUT}", str(CHECK_TIMEOUT))
+    api.answer(body=account(quota=30 * USD))
+    timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
+
+    events = zbx("event.get", hostids=hostid, value=1, output=["name", "clock", "r_eventid"], sortfield="eventid")
+    resolved = {e["eventid"]: e["clock"] for e in zbx(
+        "event.get", eventids=[e["r_eventid"] for e in events], output=["clock"])}
+    timeline.events(events, resolved)
+    assert [matches(want, e["name"]) for want, e in zip(
+        [low, very_low, used_up, unknown_refused, unknown_broken, nodata], events)] == [True] * 6, timeline.text()
+    assert len(events) == 6 and all(e["r_eventid"] in resolved for e in events), timeline.text()
