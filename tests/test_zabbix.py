@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -19,9 +18,10 @@ import pytest
 import yaml
 
 from conftest import TOKEN
-from daemons import CONTRIB, ROOT, wait_for
+from daemons import CONTRIB, ROOT
 from fake_api import account
 from zabbix_server import ZabbixAgent, ZabbixServer
+from zabbix_timeline import Timeline, matches
 
 TEMPLATE = CONTRIB / "zabbix" / "zbx_laozhang_balance_template.yaml"
 PARAMS = CONTRIB / "zabbix" / "laozhang_balance.conf"
@@ -64,10 +64,12 @@ def zabbix(tmp_path, api):
     home = Path(tempfile.mkdtemp(prefix="zabbix-agent-"))
     os.chmod(home, 0o755)
     try:
+        # Debian's python3-nagiosplugin and python3-requests, as the package's users get them.
         venv = home / "venv"
-        subprocess.run(["/usr/bin/python3", "-m", "venv", str(venv)], check=True, timeout=120)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", "--disable-pip-version-check", str(ROOT)],
-                       check=True, timeout=600, capture_output=True)
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True,
+                       timeout=120)
+        subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", "--disable-pip-version-check",
+                        str(ROOT)], check=True, timeout=600, capture_output=True)
         token = home / "laozhang.token"
         token.write_text(TOKEN + "\n")
         shutil.chown(token, "root", "zabbix")
@@ -83,111 +85,6 @@ def zabbix(tmp_path, api):
         for part in reversed(stack):
             part.stop()
         shutil.rmtree(home, ignore_errors=True)
-
-
-def matches(want, text):
-    """`want` is the exact text or a compiled pattern for all of it."""
-    return bool(want.fullmatch(text)) if isinstance(want, re.Pattern) else text == want
-
-
-class Timeline:
-    """What the server shows after each step, read back through its API; checked against expectations."""
-
-    def __init__(self, zbx, hostid, master, path):
-        self.zbx, self.hostid, self.master, self.path = zbx, hostid, master, path
-        self.entries = []
-        self.started = time.monotonic()
-
-    def snapshot(self):
-        items = {}
-        for item in self.zbx("item.get", hostids=self.hostid,
-                             output=["itemid", "key_", "lastvalue", "lastclock", "state", "error"]):
-            key = "raw" if item["itemid"] == self.master else item["key_"].replace("laozhang.balance.", "")
-            items[key] = item
-        triggers = self.zbx("trigger.get", hostids=self.hostid, output=["description", "state", "error"])
-        problems = self.zbx("problem.get", hostids=self.hostid, output=["name", "severity"], sortfield="eventid")
-        (interface,) = self.zbx("hostinterface.get", hostids=self.hostid, output=["available", "error"])
-        return {"items": items, "triggers": triggers, "problems": sorted(p["name"] for p in problems),
-                "interface": interface}
-
-    def reach(self, label, values, problems, since=None):
-        """Ask for a check now and again until the values and open problems are as expected."""
-        since = since or time.time()
-        misses = ["nothing read yet"]
-
-        def settled():
-            self.zbx("task.create", [{"type": 6, "request": {"itemid": self.master}}])
-            for _ in range(8):
-                snap = self.snapshot()
-                misses[:] = self.mismatches(snap, values, problems, since)
-                if not misses:
-                    return snap
-                time.sleep(0.5)
-            return None
-
-        try:
-            snap = wait_for(settled, 90, "%s: %s" % (label, misses))
-        except AssertionError:
-            self.record(label, self.snapshot(), misses)
-            raise AssertionError("%s\n%s" % (label, self.text())) from None
-        self.record(label, snap, [])
-        return snap
-
-    @staticmethod
-    def mismatches(snap, values, problems, since):
-        items = snap["items"]
-        misses = ["%s is not supported: %s" % (k, i["error"]) for k, i in items.items() if i["state"] != "0"]
-        misses += ["trigger %r cannot be evaluated: %s" % (t["description"], t["error"])
-                   for t in snap["triggers"] if t["state"] != "0"]
-        if values is not None and int(items["raw"]["lastclock"]) < int(since):
-            misses.append("no new check result yet")
-        for key, want in (values or {}).items():
-            if not matches(want, items[key]["lastvalue"]):
-                misses.append("%s is %r, not %r" % (key, items[key]["lastvalue"], want))
-        unmatched = list(snap["problems"])
-        for want in problems:
-            found = [name for name in unmatched if matches(want, name)]
-            if found:
-                unmatched.remove(found[0])
-            else:
-                misses.append("no problem %r" % want)
-        misses += ["unexpected problem %r" % name for name in unmatched]
-        return misses
-
-    def record(self, label, snap, misses):
-        items = snap["items"]
-        line = "[%5.1f s] %s\n" % (time.monotonic() - self.started, label)
-        line += "    values: %s\n" % "  ".join("%s=%s" % (k, items[k]["lastvalue"]) for k in (
-            "state_code", "state", "remaining_usd", "quota", "used_quota", "request_count"))
-        line += "    status: %s\n" % items["status"]["lastvalue"]
-        line += "    raw:    %s\n" % items["raw"]["lastvalue"][:160]
-        line += "    items not supported: %s; triggers unknown: %s; agent interface: %s\n" % (
-            [k for k, i in items.items() if i["state"] != "0"] or "none",
-            [t["description"] for t in snap["triggers"] if t["state"] != "0"] or "none",
-            {"0": "unknown", "1": "available", "2": "unavailable (%s)" % snap["interface"]["error"]}[
-                snap["interface"]["available"]])
-        line += "    problems: %s\n" % (snap["problems"] or "none")
-        line += "".join("    MISMATCH: %s\n" % m for m in misses)
-        self.entries.append(line)
-        print(line, end="", flush=True)
-        self.path.write_text(self.text())
-
-    def note(self, text):
-        self.entries.append("    %s\n" % text)
-        print(self.entries[-1], end="", flush=True)
-        self.path.write_text(self.text())
-
-    def events(self, problems, resolved_at):
-        """Each problem event with the time it opened and resolved, on the test's clock."""
-        offset = time.time() - (time.monotonic() - self.started)
-        self.entries.append("problem events:\n" + "".join("    %5.1f s - %s  %s\n" % (
-            int(e["clock"]) - offset, "%5.1f s" % (int(resolved_at[e["r_eventid"]]) - offset)
-            if e["r_eventid"] in resolved_at else "  open ", e["name"]) for e in problems))
-        print(self.entries[-1], end="", flush=True)
-        self.path.write_text(self.text())
-
-    def text(self):
-        return "".join(self.entries)
 
 
 def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_path):
@@ -263,7 +160,7 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
     timeline.reach("check slower than the server's Timeout: no data", None, [nodata])
     gave_up = re.findall(r'.*Zabbix agent item "laozhang.balance\[.*" on host "laozhang-test" failed: .*',
                          server.server_log())
-    timeline.note("zabbix_server.log: %s" % gave_up)
+    timeline.note("zabbix_server.log, %d such lines, the first: %s" % (len(gave_up), gave_up[0] if gave_up else None))
     assert gave_up and "network error" in gave_up[0], timeline.text()
     macro("{$LAOZHANG.TIMEOUT}", str(CHECK_TIMEOUT))
     api.answer(body=account(quota=30 * USD))
