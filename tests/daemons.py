@@ -211,18 +211,22 @@ def checkcommand_include():
     return 'include "%s"' % (CONTRIB / "icinga" / "command.conf")
 
 
+def can_run(user, script):
+    """Whether `user` can run `script` (and reach its interpreter)."""
+    try:
+        return subprocess.run(["runuser", "-u", user, "--", script, "--version"], capture_output=True,
+                              timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def check_user(script):
     """Who the daemons run the check as: 'nagios', as Debian's Nagios 4 and Icinga 2 do, wherever that
     user can run `script` (the package, a venv under /opt); else root (a venv in root's 0700 home).
 
     The packaged check (CHECK_LAOZHANG_BALANCE set) must work for nagios: not being able to is a failure.
     """
-    try:
-        runs = subprocess.run(["runuser", "-u", "nagios", "--", script, "--version"], capture_output=True,
-                              timeout=60).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        runs = False
-    if runs:
+    if can_run("nagios", script):
         return "nagios"
     from conftest import SCRIPT_VARIABLE
 

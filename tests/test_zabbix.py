@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import TOKEN
-from daemons import CONTRIB, ROOT
+from conftest import SCRIPT, SCRIPT_VARIABLE, TOKEN
+from daemons import CONTRIB, ROOT, can_run
 from fake_api import account
 from zabbix_server import ZabbixAgent, ZabbixServer
 from zabbix_timeline import Timeline, matches
@@ -56,6 +56,23 @@ def test_every_uuid_is_a_distinct_version_4_uuid():
     assert len(set(found)) == len(found)
 
 
+def check_under_test(home):
+    """The check under test where the zabbix user can run it (CI's Debian run: the package's).
+
+    Else (a venv under /root, which zabbix cannot enter) this tree, installed into a venv in `home`
+    on Debian's python3-nagiosplugin and python3-requests, as the package would run it.
+    """
+    if can_run("zabbix", SCRIPT):
+        return SCRIPT
+    if os.environ.get(SCRIPT_VARIABLE):
+        pytest.fail("the zabbix user cannot run %s" % SCRIPT)
+    venv = home / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", "--disable-pip-version-check", str(ROOT)],
+                   check=True, timeout=600, capture_output=True)
+    return venv / "bin/check_laozhang_balance"
+
+
 @pytest.fixture
 def zabbix(tmp_path, api):
     """Server, API and an agent with the contrib UserParameter; the check installed where zabbix can run it."""
@@ -64,23 +81,20 @@ def zabbix(tmp_path, api):
     home = Path(tempfile.mkdtemp(prefix="zabbix-agent-"))
     os.chmod(home, 0o755)
     try:
-        # Debian's python3-nagiosplugin and python3-requests, as the package's users get them.
-        venv = home / "venv"
-        subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True,
-                       timeout=120)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", "--disable-pip-version-check",
-                        str(ROOT)], check=True, timeout=600, capture_output=True)
+        check = home / "plugins" / "check_laozhang_balance"  # a link the test can take away
+        check.parent.mkdir()
+        check.symlink_to(check_under_test(home))
         token = home / "laozhang.token"
         token.write_text(TOKEN + "\n")
         shutil.chown(token, "root", "zabbix")
         token.chmod(0o640)
         params = home / "laozhang_balance.conf"
-        params.write_text(PARAMS.read_text().replace(INSTALLED, str(venv / "bin/check_laozhang_balance")))
+        params.write_text(PARAMS.read_text().replace(INSTALLED, str(check)))
         server = ZabbixServer(tmp_path, SERVER_TIMEOUT)
         stack.append(server)
         agent = ZabbixAgent(home, "laozhang-test", params, AGENT_TIMEOUT)
         stack.append(agent)
-        yield server, agent, venv / "bin/check_laozhang_balance", token
+        yield server, agent, check, token
     finally:
         for part in reversed(stack):
             part.stop()
@@ -143,7 +157,7 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
     timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
 
     moved = check.with_name("moved-away")
-    check.rename(moved)
+    check.rename(moved)  # the link: whatever it points to stays
     not_found = re.compile(r"sh: 1: %s: not found" % re.escape(str(check)))
     broken = re.compile("the agent did not answer with the check's JSON: " + not_found.pattern)
     unknown_broken = re.compile(re.escape(unknown) + broken.pattern)
