@@ -242,10 +242,22 @@ def test_the_writer_writes_states_and_fails_loudly_when_it_cannot_write(api, tmp
     debian_like = tempfile.mkdtemp(prefix="textfile-")
     try:
         os.chmod(debian_like, 0o755)
-        denied = subprocess.run([need("runuser", "util-linux"), "-u", "nobody", "--", *unit_command("production", debian_like, tmp_path)],
+        denied = subprocess.run([need("runuser", "util-linux"), "-u", "nobody", "--",
+                                 *unit_command("production", debian_like, tmp_path)],
                                 env=writer_env("/nonexistent"), capture_output=True, text=True, timeout=60)
         assert denied.returncode == 1 and "cannot write" in denied.stderr and "Permission denied" in denied.stderr
         assert os.listdir(debian_like) == []
+
+        # The unit's root has no capabilities (CapabilityBoundingSet=): as the directory's owner it writes,
+        # into a directory it does not own it is refused like anyone.
+        no_capabilities = [need("setpriv", "util-linux"), "--bounding-set=-all", "--inh-caps=-all", "--"]
+        argv = no_capabilities + unit_command("production", debian_like, tmp_path) + ["--url", api.url]
+        written = subprocess.run(argv, env=writer_env(tmp_path / "state"), capture_output=True, text=True, timeout=60)
+        assert (written.returncode, written.stderr) == (0, "")
+        assert os.listdir(debian_like) == ["laozhang_balance_production.prom"]
+        shutil.chown(debian_like, "nobody")
+        refused = subprocess.run(argv, env=writer_env(tmp_path / "state"), capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "Permission denied" in refused.stderr
     finally:
         shutil.rmtree(debian_like)
 
