@@ -9,10 +9,11 @@ import nagiosplugin
 from . import __version__, last_known, thresholds
 from .credentials import ENV_VAR
 from .money import DEFAULT_QUOTA_PER_USD, floored, micros, plain
-from .forecast import DEFAULT_WINDOW_HOURS
+from .forecast import DEFAULT_SPEND_MINUTES, DEFAULT_WINDOW_HOURS
 from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, as_prometheus, failure
 from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext
 from .settings import Settings
+from .spending import SpendContext
 
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
 DEFAULT_TIMEOUT = 10
@@ -27,23 +28,36 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _threshold(unit):
+def _threshold(unit, above=False):
     def parse(text):
         try:
-            return thresholds.parse(text, unit=unit)
+            return thresholds.parse(text, unit=unit, above=above)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     return parse
 
 
-def _hours(text):
+def _bounded(low, high, unit):
+    """An argparse type for a number of `unit` from `low` to `high`."""
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError("%r is not a number of %s from %d to %d" % (text, unit, low, high))
+        return value
+    return parse
+
+
+def _ratio(text):
     try:
-        hours = float(text)
+        ratio = float(text)
     except ValueError:
-        hours = 0
-    if not 1 <= hours <= 24 * 366:
-        raise argparse.ArgumentTypeError("%r is not a number of hours from 1 to 8784" % text)
-    return hours
+        ratio = 0
+    if not 1 < ratio < float("inf"):
+        raise argparse.ArgumentTypeError("%r is not a ratio above 1" % text)
+    return ratio
 
 
 def _seconds(text):
@@ -110,11 +124,25 @@ def parse_args(argv=None):
                              "rate (see --forecast-window)")
     parser.add_argument("--critical-days", metavar="DAYS", type=_threshold("days"),
                         help="CRITICAL likewise")
-    parser.add_argument("--forecast-window", metavar="HOURS", type=_hours, default=DEFAULT_WINDOW_HOURS,
+    parser.add_argument("--forecast-window", metavar="HOURS", type=_bounded(1, 24 * 366, "hours"),
+                        default=DEFAULT_WINDOW_HOURS,
                         help="the spending rate is measured over the last HOURS (default: %(default)s)")
     parser.add_argument("--state-file", metavar="PATH",
                         help="where this account's spending history is kept (default: one file per server and "
                              "account under $XDG_STATE_HOME or ~/.local/state/check_laozhang_balance/)")
+    parser.add_argument("--warning-spend", metavar="USD_PER_DAY", type=_threshold("USD/day", above=True),
+                        help="WARNING when the spending over the last --spend-window is above USD_PER_DAY (a "
+                             "plain number N is the Nagios range '~:N'), to catch a leaked token or a runaway job")
+    parser.add_argument("--critical-spend", metavar="USD_PER_DAY", type=_threshold("USD/day", above=True),
+                        help="CRITICAL likewise")
+    parser.add_argument("--spend-window", metavar="MINUTES", type=_bounded(10, 7 * 24 * 60, "minutes"),
+                        default=DEFAULT_SPEND_MINUTES,
+                        help="the spend thresholds look at the last MINUTES (default: %(default)s)")
+    parser.add_argument("--warning-spend-ratio", metavar="N", type=_ratio,
+                        help="WARNING when the spending over the last --spend-window is above N times the "
+                             "average over --forecast-window (once that window holds 6 h of history)")
+    parser.add_argument("--critical-spend-ratio", metavar="N", type=_ratio,
+                        help="CRITICAL likewise")
     parser.add_argument("--format", choices=FORMATS, default="nagios",
                         help="output: nagios (status line and performance data), json (one object, for "
                              "Zabbix), prometheus (text exposition format); exit codes are the same in all "
@@ -130,6 +158,11 @@ def parse_args(argv=None):
         raise UsageError(_unrecognized(unknown))
     if args.response_file and args.quota_per_unit == "auto":
         raise UsageError("--quota-per-unit auto asks the server, --response-file does not: give the ratio as a number")
+    history = [name for name in ("warning_days", "critical_days", "warning_spend", "critical_spend",
+                                 "warning_spend_ratio", "critical_spend_ratio") if getattr(args, name) is not None]
+    if args.response_file and history and not args.state_file:
+        raise UsageError("--%s needs a spending history, which --response-file keeps only in a --state-file PATH "
+                         "you name" % history[0].replace("_", "-"))
     return args
 
 
@@ -153,7 +186,10 @@ def settings_from(args):
                     response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id,
                     state_file=args.state_file, window_hours=args.forecast_window,
                     warning=args.warning, critical=args.critical or thresholds.parse(thresholds.NOTHING_LEFT),
-                    warning_days=args.warning_days, critical_days=args.critical_days)
+                    warning_days=args.warning_days, critical_days=args.critical_days,
+                    warning_spend=args.warning_spend, critical_spend=args.critical_spend,
+                    spend_window_minutes=args.spend_window, warning_spend_ratio=args.warning_spend_ratio,
+                    critical_spend_ratio=args.critical_spend_ratio)
 
 
 def build_check(settings):
@@ -165,6 +201,7 @@ def build_check(settings):
         ValueContext("counter", uom="c"),
         ThresholdContext("days_left", settings.warning_days, settings.critical_days, fmt=floored, unit="days"),
         ValueContext("usd_per_day", fmt=micros),
+        SpendContext(settings),
         BalanceSummary(balance))
 
 

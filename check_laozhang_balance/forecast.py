@@ -1,42 +1,25 @@
-"""The spending rate from recorded samples, and how long the balance lasts at that rate.
+"""Spending rates from recorded samples: the long-window forecast and the short-window spend.
 
-A sample is (unix time, quota, used_quota). The rate comes from used_quota alone: a top-up
-raises quota but not used_quota, so it cannot distort what is being spent.
+A sample is (unix time, quota, used_quota). Rates come from used_quota alone: a top-up raises
+quota but not used_quota, so it can neither distort nor hide what is being spent.
 """
 
 from collections import namedtuple
 from decimal import Decimal
 
 DEFAULT_WINDOW_HOURS = 72
-# Samples closer together than window/_MAX_SAMPLES replace each other,
-# which bounds the state file at a few hundred samples whatever the
-# check interval.
-_MAX_SAMPLES = 288
+DEFAULT_SPEND_MINUTES = 60
+# Checks due every N minutes start a little early or late: the sample of
+# one spend window ago may be seconds older than the window.
+SPEND_SLACK = 60
 _DAY = 86400
 
 Forecast = namedtuple("Forecast", "usd_per_day days_left")
 Forecast.__doc__ = "Spending in USD per day and days until the balance is gone (0 when it already is)."
 
-
-def record(samples, now, quota, used_quota, window):
-    """`samples` with (now, quota, used_quota) added, and why history restarted, if it did.
-
-    Samples from the future (the clock went back) are dropped; a used_quota
-    below the last one (an administrator's reset) starts the history afresh;
-    samples older than the window are pruned.
-    """
-    kept = [s for s in samples if s[0] <= now]
-    note = None
-    if len(kept) < len(samples):
-        note = "dropped %d samples from the future: the clock went back" % (len(samples) - len(kept))
-    if kept and used_quota < kept[-1][2]:
-        kept = []
-        note = "used quota went down (a reset?): the spending history starts afresh"
-    kept = [s for s in kept if s[0] >= now - window]
-    if len(kept) >= 2 and now - kept[-1][0] < window / _MAX_SAMPLES:
-        kept.pop()
-    kept.append((now, quota, used_quota))
-    return kept, note
+Spend = namedtuple("Spend", "usd_per_day minutes baseline ratio")
+Spend.__doc__ = ("Spending in USD per day over `minutes` of the spend window, the forecast window's average "
+                 "(None until it is known) and the rate as a multiple of it.")
 
 
 def minimum_span(window):
@@ -44,8 +27,19 @@ def minimum_span(window):
     return min(6 * 3600, window / 2)
 
 
+def minimum_spend_span(spend_window):
+    """Ten minutes, or half a shorter window: below that one long request's billing would look like a burst."""
+    return min(600, spend_window / 2)
+
+
+def _within(samples, seconds):
+    newest = samples[-1][0]
+    return [s for s in samples if s[0] >= newest - seconds]
+
+
 def estimate(samples, quota, quota_per_usd, window):
     """(Forecast, None), or (None, why there is none)."""
+    samples = _within(samples, window)
     first, last = samples[0], samples[-1]
     span = last[0] - first[0]
     needed = minimum_span(window)
@@ -57,3 +51,18 @@ def estimate(samples, quota, quota_per_usd, window):
     per_day = spent * _DAY / Decimal(span)
     days_left = max(Decimal(quota), Decimal(0)) / per_day
     return Forecast(usd_per_day=per_day / Decimal(quota_per_usd), days_left=days_left), None
+
+
+def spend(samples, spend_window, quota_per_usd, forecast):
+    """(Spend, None), or (None, why the rate is not yet known); `forecast` gives the baseline, if any."""
+    recent = _within(samples, spend_window + SPEND_SLACK)
+    first, last = recent[0], recent[-1]
+    span = last[0] - first[0]
+    needed = minimum_spend_span(spend_window)
+    if span < needed:
+        return None, ("spend rate not yet known: %.1f min of history in the last %s min, %s min needed"
+                      % (span / 60, format(spend_window / 60, "g"), format(needed / 60, "g")))
+    per_day = Decimal(last[2] - first[2]) * _DAY / Decimal(span) / Decimal(quota_per_usd)
+    baseline = forecast.usd_per_day if forecast else None
+    ratio = per_day / baseline if baseline else None
+    return Spend(usd_per_day=per_day, minutes=span / 60, baseline=baseline, ratio=ratio), None

@@ -58,7 +58,10 @@ class StructuredOutput(Output):
                 for key, name, level in (("warning", "remaining_usd", "warning"),
                                          ("critical", "remaining_usd", "critical"),
                                          ("warning_days", "days_left", "warning"),
-                                         ("critical_days", "days_left", "critical"))},
+                                         ("critical_days", "days_left", "critical"),
+                                         ("warning_spend", "spend", "warning"),
+                                         ("critical_spend", "spend", "critical"))},
+            "spend": _spend(balance),
         }
         if self.memory is not None:
             outcome["last_success"] = self.memory.settle(values, outcome["account"])
@@ -96,6 +99,7 @@ def as_json(outcome, url):
         "forecast": ({"usd_per_day": _number(Decimal(micros(values["usd_per_day"]))),
                       "days_left": _number(Decimal(floored(values["days_left"])))}
                      if "days_left" in values else None),
+        "spend": outcome.get("spend"),
     }
     if outcome["state_code"] == 3:
         document["reason"] = outcome["status"]
@@ -112,6 +116,8 @@ _PROMETHEUS = (
     ("usd_per_day", "usd_per_day", "gauge", 1, "Spending rate over the forecast window in USD per day."),
     ("days_left", "time_left_seconds", "gauge", 86400,
      "Seconds until the balance is gone at the last forecast spending rate."),
+    ("spend_usd_per_day", "spend_usd_per_day", "gauge", 1,
+     "Spending rate over the spend window (--spend-window) in USD per day."),
 )
 
 
@@ -150,6 +156,19 @@ def as_prometheus(outcome, url):
 
 
 RENDERERS = {"json": as_json, "prometheus": as_prometheus}
+
+
+def _spend(balance):
+    """The short-window spending, null where it is not yet known; the ratio thresholds beside it."""
+    spend, cfg = balance.spend, balance.settings
+    return {
+        "usd_per_day": _number(spend.usd_per_day) if spend else None,
+        "window_minutes": _number(cfg.spend_window_minutes),
+        "baseline_usd_per_day": _number(spend.baseline) if spend and spend.baseline is not None else None,
+        "ratio": round(float(spend.ratio), 3) if spend and spend.ratio is not None else None,
+        "warning_ratio": cfg.warning_spend_ratio,
+        "critical_ratio": cfg.critical_spend_ratio,
+    }
 
 
 def _number(value):

@@ -7,9 +7,9 @@ import time
 import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
-from . import account, client, credentials, forecast, state
+from . import account, client, credentials, forecast, history, spending, state
 from .money import cents, floored, micros, plain, to_usd
-from .safe_text import cannot_read, redact
+from .safe_text import cannot_read, one_line, redact
 from .thresholds import describe, spec
 
 
@@ -33,6 +33,10 @@ class Balance(nagiosplugin.Resource):
         self.account = None
         self.forecast = None
         self.no_forecast = None
+        self.spend = None
+        self.no_spend = None
+        # (path, samples, hours) of the history this run used, if any.
+        self.history = None
         self.notes = []
         self._secrets = []
 
@@ -62,24 +66,34 @@ class Balance(nagiosplugin.Resource):
         if self.forecast:
             metrics += [nagiosplugin.Metric("usd_per_day", self.forecast.usd_per_day, context="usd_per_day"),
                         nagiosplugin.Metric("days_left", self.forecast.days_left, context="days_left")]
+        if self.spend:
+            metrics.append(nagiosplugin.Metric("spend_usd_per_day", self.spend.usd_per_day, context="spend"))
         return metrics
 
     def _predict(self, found):
-        """Record this run's sample and forecast from the history, or say why there is no forecast."""
+        """Record this run's sample, then forecast and measure the spending from the history, or say why not."""
         cfg = self.settings
-        path = cfg.state_file or state.default_path(client.public_url(cfg.url), found.account_id, found.username)
+        if cfg.response_file and not cfg.state_file:
+            # A replayed answer must not write into the live check's history.
+            self.no_forecast = "no forecast: --response-file keeps a history only in a --state-file PATH you name"
+            return
+        url = client.public_url(cfg.url)
+        path = cfg.state_file or state.default_path(url, found.account_id, found.username)
         now = time.time()
         try:
-            samples, remarks = state.update(path, lambda samples: forecast.record(
-                samples, now, int(found.quota), int(found.used_quota), cfg.window))
+            samples, remarks = state.update(path, state.owner(url, found.account_id, found.username), lambda old: (
+                history.record(old, now, int(found.quota), int(found.used_quota), cfg.window,
+                               cfg.spend_window + forecast.SPEND_SLACK)), wait=cfg.timeout / 5)
         except state.StateError as exc:
-            if cfg.forecast_required:
+            if cfg.history_required:
                 raise
             self.notes.append(str(exc))
-            self.no_forecast = "no forecast: the state file cannot be written"
+            self.no_forecast = "no forecast: the state file cannot be used"
             return
         self.notes += remarks
+        self.history = (path, len(samples), history.span_hours(samples))
         self.forecast, self.no_forecast = forecast.estimate(samples, found.quota, self.quota_per_usd, cfg.window)
+        self.spend, self.no_spend = forecast.spend(samples, cfg.spend_window, self.quota_per_usd, self.forecast)
 
     def _reply(self):
         cfg = self.settings
@@ -190,6 +204,7 @@ class BalanceSummary(nagiosplugin.Summary):
             # With --warning-days/--critical-days the status line says it already.
             if self.balance.no_forecast and not self.balance.settings.forecast_required:
                 lines.append(self.balance.no_forecast)
+            lines += history_lines(self.balance)
         return lines
 
     def _amounts(self, found, per_usd):
@@ -220,3 +235,17 @@ class BalanceSummary(nagiosplugin.Summary):
         if balance.settings.forecast_required and not balance.forecast:
             line += ", " + balance.no_forecast
         return line
+
+
+def history_lines(balance):
+    """-v: where the history is and how far it reaches, and the spending over the spend window."""
+    lines = []
+    if balance.history:
+        path, count, hours = balance.history
+        lines.append("history: %d sample%s over %.1f h in %s"
+                     % (count, "" if count == 1 else "s", hours, one_line(path, 400)))
+    if balance.spend:
+        lines.append(spending.described(balance.spend, balance.settings))
+    elif balance.no_spend:
+        lines.append(balance.no_spend)
+    return lines

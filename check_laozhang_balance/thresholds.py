@@ -11,18 +11,19 @@ from .money import plain
 # inside [-inf, 0], because "below 0" (the range "0:") would let 0 pass.
 NOTHING_LEFT = "@~:0"
 
-_AMOUNT = {"USD": "a USD amount", "days": "a number of days"}
+_AMOUNT = {"USD": "a USD amount", "days": "a number of days", "USD/day": "a spending rate in USD per day"}
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
-def parse(text, unit="USD"):
+def parse(text, unit="USD", above=False):
     """Range for a `-w`/`-c` value, or None for an empty one.
 
     A plain number N means "alert below N" (the Nagios range "N:"), except
     that a plain 0 means "at or below 0": an account at 0 can serve no
     requests, and whoever writes `-c 0` means "when it is empty", not a
     threshold weaker than the default. A value with ":", "@" or "~" is full
-    Nagios range syntax ("0:" still alerts only below 0). Empty is what a
+    Nagios range syntax ("0:" still alerts only below 0). With `above`
+    (spending rates) a plain N means "alert above N" ("~:N"). Empty is what a
     monitoring macro that is not set gives (`-w '$ARG1$'`): no threshold,
     as if the option were left out. Raises ValueError with a sentence for
     the user.
@@ -31,7 +32,10 @@ def parse(text, unit="USD"):
     if not nagios:
         return None
     if not re.search("[:@~]", nagios):
-        nagios = NOTHING_LEFT if _NUMBER.match(nagios) and float(nagios) == 0 else nagios + ":"
+        if above:
+            nagios = "~:" + nagios
+        else:
+            nagios = NOTHING_LEFT if _NUMBER.match(nagios) and float(nagios) == 0 else nagios + ":"
     start, sep, end = nagios[nagios.startswith("@"):].rpartition(":")
     if not (start or end) or not all(atom in allowed or _NUMBER.match(atom)
                for atom, allowed in ((start, ("", "~")), (end, ("",)))) or ":" in start:

@@ -17,7 +17,8 @@ def test_json_carries_state_values_and_thresholds_with_unchanged_exit_codes(api,
     assert document["state"] == state and document["state_code"] == code
     assert document["remaining_usd"] == quota / 500000
     assert (document["quota"], document["used_quota"], document["request_count"]) == (quota, 10027091, 339)
-    assert document["thresholds"] == {"warning": "20:", "critical": "5:", "warning_days": None, "critical_days": None}
+    assert document["thresholds"] == {"warning": "20:", "critical": "5:", "warning_days": None, "critical_days": None,
+                                      "warning_spend": None, "critical_spend": None}
     assert document["forecast"] is None and document["account"] == "demo_user"
     assert run.stdout.count("\n") == 1
 
