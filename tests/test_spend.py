@@ -23,7 +23,7 @@ _NUMBER = re.compile(r"\d+\.\d+")
 
 
 def reads(line, expected):
-    """`line` says `expected`, its decimals within 0.05: each run starts a fraction of a second late."""
+    """`line` says `expected`, its decimals within 0.05, so a clock that ticks during a run cannot flip a digit."""
     words, numbers = _NUMBER.split(line), [float(n) for n in _NUMBER.findall(line)]
     expected_words, expected_numbers = _NUMBER.split(expected), [float(n) for n in _NUMBER.findall(expected)]
     return words == expected_words and all(abs(a - b) <= 0.05 for a, b in zip(numbers, expected_numbers))
@@ -81,7 +81,7 @@ def test_steady_spending_stays_ok(steady):
     steady.spend_until(425, 1)
     run = steady.check(*THRESHOLDS, "--warning-spend-ratio", "2", "-v")
     assert run.code == 0
-    assert reads(run.status, "LAOZHANG_BALANCE OK - 992.91 USD left (account demo_user), about 41.4 days at 24.00 "
+    assert reads(run.status, "LAOZHANG_BALANCE OK - 992.91 USD left (account demo_user), about 41.3 days at 24.00 "
                              "USD/day")
     assert reads(run.lines[-2], "spending 24.00 USD/day over the last 60 min, 1.0 times the 72 h average of 24.00 "
                                 "USD/day")
@@ -96,7 +96,7 @@ def test_a_burst_alerts_by_the_second_check(steady):
         states.append(steady.check(*THRESHOLDS))
     # 60-minute rates: 42, 60, 78, 96, 114 and 132 USD/day
     assert [run.code for run in states] == [0, 1, 1, 1, 2, 2]
-    assert reads(states[1].status, "LAOZHANG_BALANCE WARNING - 991.33 USD left (account demo_user), about 34.2 days "
+    assert reads(states[1].status, "LAOZHANG_BALANCE WARNING - 991.33 USD left (account demo_user), about 34.1 days "
                                    "at 29.02 USD/day, spending 60.00 USD/day over the last 60 min, above the warning "
                                    "threshold of 50 USD/day")
     assert reads(states[-1].status, "LAOZHANG_BALANCE CRITICAL - 988.00 USD left (account demo_user), about 25.7 "
@@ -110,7 +110,7 @@ def test_a_burst_alerts_relative_to_the_usual_spending(steady):
         steady.spend_until(minute, 10)
         runs.append(steady.check("--warning-spend-ratio", "2", "--critical-spend-ratio", "4", "-v"))
     assert [run.code for run in runs] == [0, 1]
-    assert reads(runs[1].status, "LAOZHANG_BALANCE WARNING - 991.33 USD left (account demo_user), about 34.2 days at "
+    assert reads(runs[1].status, "LAOZHANG_BALANCE WARNING - 991.33 USD left (account demo_user), about 34.1 days at "
                                  "29.02 USD/day, spending 60.00 USD/day over the last 60 min, 2.1 times the 72 h "
                                  "average of 29.02 USD/day, above the warning ratio of 2")
 
@@ -122,7 +122,7 @@ def test_a_top_up_during_a_burst_does_not_hide_it(steady):
     steady.balance += 500
     run = steady.check(*THRESHOLDS)
     assert run.code == 1
-    assert reads(run.status, "LAOZHANG_BALANCE WARNING - 1491.33 USD left (account demo_user), about 51.4 days at "
+    assert reads(run.status, "LAOZHANG_BALANCE WARNING - 1491.33 USD left (account demo_user), about 51.3 days at "
                              "29.02 USD/day, spending 60.00 USD/day over the last 60 min, above the warning "
                              "threshold of 50 USD/day")
 
