@@ -7,7 +7,8 @@ from http import HTTPStatus
 
 from nagiosplugin import CheckError
 
-from .safe_text import one_line, redact
+from .money import MAX_QUOTA_PER_USD, MIN_QUOTA_PER_USD, plain, plausible_ratio
+from .safe_text import keep_secret, one_line
 
 # Beyond any real account (2 trillion USD at the default ratio), and small
 # enough that Decimal arithmetic on it stays cheap: "1e999999999" is valid JSON.
@@ -22,27 +23,27 @@ AUTH_HINT = "use the account's system AccessToken (console: account settings, Sy
 Account = namedtuple("Account", "quota used_quota request_count username group account_id", defaults=("", "", ""))
 Account.__doc__ = "The balance endpoint's figures (int, or Decimal if the server sends fractions) and names."
 
-Reply = namedtuple("Reply", "status body retry_after location", defaults=("", ""))
-Reply.__doc__ = "What came back from the endpoint: status, decoded body, the headers that matter."
+Reply = namedtuple("Reply", "status body retry_after location route", defaults=("", "", ""))
+Reply.__doc__ = "What came back from the endpoint: status, decoded body, the headers that matter, the way it came."
 
 
 def from_reply(reply):
     """The Account in `reply`, or CheckError saying why there is none."""
     if 300 <= reply.status < 400:
-        raise CheckError(
-            "the server redirects (HTTP %d) to %s, and redirects are not followed so the token goes "
-            "nowhere else: give the final address with --url" % (reply.status, one_line(reply.location) or "nowhere"))
+        raise CheckError(_redirect_problem(reply))
     if not 200 <= reply.status < 300:
         raise CheckError(_status_problem(reply))
     document = _decode(reply.body)
     if not isinstance(document, dict):
         raise CheckError("the answer is JSON but %s, not an object with 'data'" % _kind(document))
+    _unambiguous(document, "", ("success", "data"))
     if document.get("success") is False:
         raise CheckError(_refused(reply.status, document))
     data = document.get("data")
     if not isinstance(data, dict):
         raise CheckError("the answer has no 'data' object (%s)" % (
             "%s instead" % _kind(data) if "data" in document else "missing"))
+    _unambiguous(data, "data.", _RELIED_ON)
     return Account(
         quota=_number(data, "quota"),
         used_quota=_number(data, "used_quota"),
@@ -61,14 +62,20 @@ def _said(document):
              if isinstance(document.get(key), str) and document[key].strip()]
     if len(words) == 2:
         words[1] = "[%s]" % words[1]
-    return ", API says '%s'" % redact(" ".join(words), _secrets(document)) if words else ""
+    return ", API says '%s'" % " ".join(words) if words else ""
 
 
-def _secrets(document):
-    """Values in the answer that must never be shown: old servers echo the access token."""
-    data = document.get("data")
-    secret = data.get("access_token") if isinstance(data, dict) else None
-    return [secret] if isinstance(secret, str) else []
+def _redirect_problem(reply):
+    if reply.status == 304:
+        # The check sends no If-None-Match or If-Modified-Since, so nothing
+        # may answer "not modified": a cache on the way or the server is wrong.
+        return ("the server answered HTTP 304 Not Modified to a request that asked for no cached copy: "
+                "a cache or proxy in front of the API, or the API itself, is misbehaving: ask its operator")
+    if not reply.location:
+        return ("the server answers HTTP %d %s without saying where to go: is --url the API endpoint?"
+                % (reply.status, _phrase(reply.status)))
+    return ("the server redirects (HTTP %d) to %s, and redirects are not followed so the token goes nowhere "
+            "else: give the final address with --url" % (reply.status, one_line(reply.location)))
 
 
 # What one-api and new-api say when they turn the token down (their Chinese
@@ -101,13 +108,15 @@ def quota_per_unit(reply):
                          % (reply.status, _phrase(reply.status), fix))
     try:
         document = _decode(reply.body)
+        data = document.get("data") if isinstance(document, dict) else None
+        _unambiguous(data, "data.", ("quota_per_unit",))
     except CheckError as exc:
         raise CheckError("--quota-per-unit auto: in the server's /api/status, %s, %s" % (exc, fix)) from None
-    data = document.get("data") if isinstance(document, dict) else None
     ratio = data.get("quota_per_unit") if isinstance(data, dict) else None
-    if isinstance(ratio, bool) or not isinstance(ratio, (int, Decimal)) or not 0 < ratio < _IMPLAUSIBLE:
-        raise CheckError("--quota-per-unit auto: the server's /api/status has no positive data.quota_per_unit, %s"
-                         % fix)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, Decimal)) or not plausible_ratio(ratio):
+        raise CheckError("--quota-per-unit auto: the server's /api/status has no positive data.quota_per_unit "
+                         "(from %s to %s), %s"
+                         % (plain(MIN_QUOTA_PER_USD), plain(MAX_QUOTA_PER_USD), fix))
     return Decimal(ratio)
 
 
@@ -122,6 +131,9 @@ def _status_problem(reply):
     wait = one_line(reply.retry_after, 40)
     if wait:
         detail += ", retry after %s" % (wait + " s" if wait.isdigit() else wait)
+    if reply.status == 407:
+        return ("a proxy between this check and the API wants credentials (%s): give them in the proxy variable "
+                "as http://user:password@host:port, or add the API's host to NO_PROXY" % detail)
     if reply.status == 429:
         return "rate limited by the API (%s): check less often" % detail
     if reply.status == 404:
@@ -146,17 +158,50 @@ def _decode(body):
     if not body.strip():
         raise CheckError("the answer is empty, not JSON")
     try:
-        return json.loads(body.decode("utf-8-sig"), parse_float=Decimal, parse_constant=_reject_constant)
+        return json.loads(body.decode("utf-8-sig"), parse_float=Decimal, parse_constant=_reject_constant,
+                          object_pairs_hook=_Object)
     except (UnicodeDecodeError, ValueError, RecursionError):
         if body.lstrip()[:1] == b"<":
             raise CheckError("the answer is an HTML page, not JSON: is --url the API endpoint?") from None
         raise CheckError("the answer is not valid JSON") from None
 
 
+class _Object(dict):
+    """A JSON object that remembers the keys it held more than once with different values.
+
+    Python keeps the last of duplicate keys, another parser the first: a
+    reading that depends on which is no reading at all.
+    """
+
+    def __init__(self, pairs):
+        super().__init__()
+        self.ambiguous = set()
+        for key, value in pairs:
+            if key == "access_token":
+                # Every copy is a secret, whichever one a reader would keep.
+                keep_secret(value)
+            if key in self and self[key] != value:
+                self.ambiguous.add(key)
+            self[key] = value
+
+
+# The fields of data whose value the check uses.
+_RELIED_ON = ("quota", "used_quota", "request_count", "username", "group", "id")
+
+
+def _unambiguous(obj, prefix, keys):
+    twice = sorted(set(keys) & getattr(obj, "ambiguous", set()))
+    if twice:
+        raise CheckError("the answer holds %s twice with different values, so parsers differ on which counts: "
+                         "ask the server's operator" % " and ".join("'%s%s'" % (prefix, key) for key in twice))
+
+
 def _kind(value):
     if value is None:
         return "null"
-    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(type(value), "a number")
+    # isinstance: objects are _Object, a dict.
+    return next((word for kind, word in ((bool, "a boolean"), (dict, "an object"), (list, "a list"),
+                                         (str, "a string")) if isinstance(value, kind)), "a number")
 
 
 def _number(data, field):
@@ -174,4 +219,4 @@ def _number(data, field):
 
 def _text(document, field):
     value = document["data"].get(field)
-    return redact(one_line(value, 80), _secrets(document)) if isinstance(value, str) else ""
+    return one_line(value, 80) if isinstance(value, str) else ""

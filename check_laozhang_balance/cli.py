@@ -6,17 +6,21 @@ from decimal import Decimal, InvalidOperation
 
 import nagiosplugin
 
-from . import __version__, last_known, thresholds
+from . import __version__, client, last_known, thresholds
 from .credentials import ENV_VAR
-from .money import DEFAULT_QUOTA_PER_USD, floored, micros, plain
+from .money import DEFAULT_QUOTA_PER_USD, MAX_QUOTA_PER_USD, MIN_QUOTA_PER_USD, floored, micros, plain, plausible_ratio
 from .forecast import DEFAULT_SPEND_MINUTES, DEFAULT_WINDOW_HOURS
 from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, as_prometheus, failure
 from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext
+from .safe_text import one_line, quoted
 from .settings import Settings
 from .spending import SpendContext
 
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
 DEFAULT_TIMEOUT = 10
+# A day: far beyond any scheduler's check timeout, and within what the
+# deadline's alarm (a C unsigned int) can hold.
+MAX_TIMEOUT = 86400
 
 
 class UsageError(Exception):
@@ -25,7 +29,9 @@ class UsageError(Exception):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        raise UsageError(message)
+        # argparse quotes the offending word itself ("invalid choice: ..."):
+        # it follows the output rules of everything else, one short clean line.
+        raise UsageError(one_line(message, 300))
 
 
 def _threshold(unit, above=False):
@@ -45,7 +51,7 @@ def _bounded(low, high, unit):
         except ValueError:
             value = None
         if value is None or not low <= value <= high:
-            raise argparse.ArgumentTypeError("%r is not a number of %s from %d to %d" % (text, unit, low, high))
+            raise argparse.ArgumentTypeError("%s is not a number of %s from %d to %d" % (quoted(text), unit, low, high))
         return value
     return parse
 
@@ -56,19 +62,20 @@ def _ratio(text):
     except ValueError:
         ratio = 0
     if not 1 < ratio < float("inf"):
-        raise argparse.ArgumentTypeError("%r is not a ratio above 1" % text)
+        raise argparse.ArgumentTypeError("%s is not a ratio above 1" % quoted(text))
     return ratio
 
 
 def _seconds(text):
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError("%r is not a whole number of seconds (1 or more)" % text)
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError("%s is not a whole number of seconds from 1 to %d"
+                                         % (quoted(text), MAX_TIMEOUT))
     return int(text)
 
 
 def _user_id(text):
     if not text.strip().isdigit():
-        raise argparse.ArgumentTypeError("%r is not a numeric user id" % text)
+        raise argparse.ArgumentTypeError("%s is not a numeric user id" % quoted(text))
     return int(text)
 
 
@@ -79,9 +86,19 @@ def _quota_per_usd(text):
         ratio = Decimal(text.strip())
     except InvalidOperation:
         ratio = None
-    if ratio is None or not ratio.is_finite() or ratio <= 0:
-        raise argparse.ArgumentTypeError("%r is neither 'auto' nor a positive number of quota units per USD" % text)
+    if ratio is None or not ratio.is_finite() or not plausible_ratio(ratio):
+        raise argparse.ArgumentTypeError("%s is neither 'auto' nor a number of quota units per USD from %s to %s"
+                                         % (quoted(text), plain(MIN_QUOTA_PER_USD), plain(MAX_QUOTA_PER_USD)))
     return ratio
+
+
+def _url(text):
+    try:
+        client.public_url(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%s is not a valid address: its host or port is malformed"
+                                         % quoted(text)) from None
+    return text
 
 
 def parse_args(argv=None):
@@ -102,7 +119,7 @@ def parse_args(argv=None):
                              "when the account is empty ('0:' is below 0) (default: CRITICAL at or below 0 USD)")
     parser.add_argument("-t", "--timeout", metavar="SECONDS", type=_seconds, default=DEFAULT_TIMEOUT,
                         help="deadline for the whole check (default: %(default)s)")
-    parser.add_argument("--url", default=DEFAULT_URL,
+    parser.add_argument("--url", default=DEFAULT_URL, type=_url,
                         help="balance endpoint (default: %(default)s)")
     parser.add_argument("--token-file", metavar="PATH",
                         help="read the access token from the file PATH; without this option it comes from the "
@@ -168,7 +185,7 @@ def parse_args(argv=None):
 
 def _unrecognized(words):
     """argparse's complaint without echoing the words: one may be a pasted token."""
-    options = [word.split("=", 1)[0] for word in words if word.startswith("-")]
+    options = [one_line(word.split("=", 1)[0], 40) for word in words if word.startswith("-")]
     others = len(words) - len(options)
     named = " ".join(options)
     if others:
@@ -215,7 +232,9 @@ def main(argv=None):
     except UsageError as exc:
         reason = "%s (see --help)" % exc
         words = sys.argv[1:] if argv is None else argv
-        render = RENDERERS.get(_requested(words, "--format", "nagios"))
+        requested = _requested(words, "--format", "nagios")
+        render = RENDERERS.get(requested)
+        _encode_for(requested)
         if render:
             # The series of a usage error are the account's own, as far as
             # the words tell: a typo must not start new ones.
@@ -225,6 +244,7 @@ def main(argv=None):
         else:
             print("%s UNKNOWN - %s" % (NAME.upper(), reason))
         return 3
+    _encode_for(args.format)
     runtime = nagiosplugin.Runtime()
     if args.format != "nagios":
         label = args.label or default_label(args.token_file)
@@ -243,6 +263,12 @@ def _memory(render, url, label):
 def default_label(token_file):
     """Where the token comes from names the account: never the token, never the API's answer."""
     return token_file or "$" + ENV_VAR
+
+
+def _encode_for(output_format):
+    """Prometheus' text format is UTF-8 by definition, whatever the locale (JSON is ASCII anyway)."""
+    if output_format == "prometheus":
+        sys.stdout.reconfigure(encoding="utf-8")
 
 
 def _requested(argv, option, default):

@@ -1,14 +1,13 @@
 """The HTTP exchange with the balance endpoint: one GET, bounded in size, no secret in any error."""
 
-import ipaddress
 import logging
 import time
 import zlib
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from nagiosplugin import CheckError
 
-from . import __version__
+from . import __version__, network_errors, route
 from .account import Reply
 from .safe_text import cannot_read, one_line
 
@@ -20,20 +19,13 @@ _log = logging.getLogger("nagiosplugin")
 
 
 def public_url(url):
-    """`url` without user info, query or fragment: fit for output and logs."""
+    """`url` without user info, query or fragment: fit for output and logs. ValueError if it is no URL."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
         host = "[%s]" % host
-    port = ":%d" % parts.port if _port(parts) else ""
-    return "%s://%s%s%s" % (parts.scheme, host, port, parts.path)
-
-
-def _port(parts):
-    try:
-        return parts.port
-    except ValueError:
-        raise CheckError("--url has an invalid port") from None
+    port = ":%d" % parts.port if parts.port else ""
+    return one_line("%s://%s%s%s" % (parts.scheme, host, port, parts.path), 300)
 
 
 def status_url(url):
@@ -48,23 +40,33 @@ def status_url(url):
 
 def check_url(url):
     """Refuse, before anything is sent, a URL that would expose the token."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError:
+        raise CheckError("--url is not a valid address: its host or port is malformed") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CheckError("--url must be an https:// address of the balance endpoint")
-    _port(parts)
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not route.is_loopback(parts.hostname):
         raise CheckError(
             "refusing to send the access token in clear text to %s: use https:// "
-            "(plain http is allowed to loopback addresses only)" % parts.hostname)
+            "(plain http is allowed to loopback addresses only)" % one_line(parts.hostname, 100))
 
 
-def _is_loopback(host):
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _session(requests):
+    class Session(requests.Session):
+        """requests' Session, minus its reading of a Location header.
+
+        Even with allow_redirects=False requests parses the Location to
+        offer the next request, and a hostile one ('http://[::1/x', port
+        99999, bytes that are not UTF-8) raises out of that; redirects are
+        never followed here, and the header is read raw instead.
+        """
+
+        def get_redirect_target(self, resp):
+            return None
+
+    return Session()
 
 
 def get(url, headers, timeout, ca_file=None):
@@ -77,10 +79,12 @@ def get(url, headers, timeout, ca_file=None):
     # Imported here: the paths that need no network (--help, --version,
     # --response-file) start in half the time without it.
     import requests
+    import urllib3
 
     check_url(url)
     if ca_file:
         _check_ca_file(ca_file)
+    way = route.choose(url)
     where = public_url(url)
     sent = dict(headers, **{
         "Accept": "application/json",
@@ -89,24 +93,35 @@ def get(url, headers, timeout, ca_file=None):
     })
     requested = time.time()
     started = time.monotonic()
-    _log.info("GET %s", where)
+    _log.info("GET %s %s", where, way.note)
     try:
-        with requests.Session() as session:
+        with _session(requests) as session:
             # An explicit no-op auth stops requests from replacing our
-            # Authorization header with credentials from ~/.netrc.
+            # Authorization header with credentials from ~/.netrc; explicit
+            # proxies (None: none) stop it from choosing its own from the environment.
             response = session.get(url, headers=sent, timeout=(timeout, timeout), stream=True,
-                                   allow_redirects=False, verify=ca_file or True, auth=lambda r: r)
+                                   allow_redirects=False, verify=ca_file or True, auth=lambda r: r,
+                                   proxies=dict.fromkeys(("http", "https", "all"), way.proxy))
             with response:
                 wire, body = _read_body(response)
-    except requests.exceptions.RequestException as exc:
-        raise CheckError(_network_problem(exc, urlsplit(url), timeout)) from None
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        raise CheckError(network_errors.describe(exc, url, timeout, way, ca_file)) from None
     _log.debug("HTTP %d from %s, requested %s, answered in %.3f s: %d bytes (%d on the wire, Content-Encoding %s)",
                response.status_code, where, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(requested)),
                time.monotonic() - started, len(body), wire,
                one_line(response.headers.get("Content-Encoding", "none"), 40))
-    return Reply(status=response.status_code, body=body,
-                 retry_after=response.headers.get("Retry-After", ""),
-                 location=public_url(response.headers.get("Location", "")) if response.headers.get("Location") else "")
+    return Reply(status=response.status_code, body=body, retry_after=response.headers.get("Retry-After", ""),
+                 location=_redirect_target(url, response.headers.get("Location", "")), route=way.note)
+
+
+def _redirect_target(url, location):
+    """Where a Location header points, fit for output; a malformed one is only said to be so."""
+    if not location:
+        return ""
+    try:
+        return public_url(urljoin(url, location))
+    except ValueError:
+        return "a malformed address"
 
 
 def _check_ca_file(path):
@@ -164,50 +179,3 @@ def _read_body(response):
     if decoder and not decoder.eof:
         raise CheckError("the answer's %s stream is cut short" % encoding)
     return wire, bytes(body)
-
-
-def _causes(exc):
-    """`exc` and the exceptions it wraps, however requests and urllib3 nest them."""
-    seen = []
-    todo = [exc]
-    while todo and len(seen) < 20:
-        current = todo.pop()
-        if not isinstance(current, BaseException) or any(current is s for s in seen):
-            continue
-        seen.append(current)
-        todo.extend([current.__cause__, current.__context__, getattr(current, "reason", None)])
-        todo.extend(current.args)
-    return seen
-
-
-def _network_problem(exc, parts, timeout):
-    """What went wrong, in words, without the exception's own text (it carries URLs and headers)."""
-    import socket
-    import ssl
-
-    import requests
-
-    host = parts.hostname
-    address = "%s:%d" % (host, parts.port or (443 if parts.scheme == "https" else 80))
-    causes = _causes(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        if any(isinstance(c, ssl.SSLCertVerificationError) for c in causes):
-            reason = next(c for c in causes if isinstance(c, ssl.SSLCertVerificationError)).verify_message
-            return ("TLS certificate of %s not accepted (%s): for a private CA give --ca-file"
-                    % (host, one_line(reason or "verification failed", 80)))
-        return "TLS handshake with %s failed" % address
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return "no connection to %s within %d s" % (address, timeout)
-    if isinstance(exc, requests.exceptions.Timeout):
-        return "no answer from %s within %d s" % (address, timeout)
-    if any(isinstance(c, socket.gaierror) for c in causes) or any(
-            type(c).__name__ == "NameResolutionError" for c in causes):
-        return "cannot resolve the host name %s: check --url and DNS" % host
-    if any(isinstance(c, ConnectionRefusedError) for c in causes):
-        return "connection to %s refused: nothing listens there" % address
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return "connection to %s failed" % address
-    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.URLRequired,
-                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
-        return "--url is not a valid address"
-    return "the request to %s failed (%s)" % (address, type(exc).__name__)

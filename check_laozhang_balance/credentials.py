@@ -7,7 +7,7 @@ import stat
 
 from nagiosplugin import CheckError
 
-from .safe_text import cannot_read, one_line
+from .safe_text import cannot_read, keep_secret, one_line
 
 ENV_VAR = "LAOZHANG_ACCESS_TOKEN"
 
@@ -41,6 +41,8 @@ def load(token_file, environ):
             raise CheckError("no access token: set %s in the check's environment or give --token-file PATH" % ENV_VAR)
     if not token:
         raise CheckError("%s is empty: put the account's system AccessToken in it" % origin)
+    # Before anything a server says is shown: it may echo the token back.
+    keep_secret(token)
     _log.info("access token from %s, %d characters", origin, len(token))
     if _NOT_IN_HEADER.search(token) or not _latin1(token):
         raise CheckError("%s holds a line break, a control character or a non-Latin-1 character, "

@@ -103,7 +103,8 @@ def as_json(outcome, url):
     }
     if outcome["state_code"] == 3:
         document["reason"] = outcome["status"]
-    return json.dumps(document, ensure_ascii=False) + "\n"
+    # ASCII: \u escapes are valid JSON in any locale, raw characters are not.
+    return json.dumps(document) + "\n"
 
 
 # (value, exposed name, type, factor to Prometheus' base unit, help). Time left is in seconds:

@@ -3,8 +3,17 @@
 from decimal import ROUND_FLOOR, Decimal
 
 DEFAULT_QUOTA_PER_USD = 500000
+# The ratios the check works with: a quota below 10**18 units then stays
+# within the 28 digits Decimal computes its six-decimal USD figures in.
+MIN_QUOTA_PER_USD = Decimal("0.001")
+MAX_QUOTA_PER_USD = Decimal(10 ** 12)
 
 _MICRO = Decimal("0.000001")
+
+
+def plausible_ratio(ratio):
+    """Whether `ratio` (a Decimal or int) is a number of quota units per USD the check can work with."""
+    return MIN_QUOTA_PER_USD <= ratio <= MAX_QUOTA_PER_USD
 
 
 def to_usd(quota, quota_per_usd):

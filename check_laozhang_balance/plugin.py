@@ -38,7 +38,6 @@ class Balance(nagiosplugin.Resource):
         # (path, samples, hours) of the history this run used, if any.
         self.history = None
         self.notes = []
-        self._secrets = []
 
     def probe(self):
         # nagiosplugin's deadline arrives as a Timeout wherever the check is;
@@ -55,7 +54,7 @@ class Balance(nagiosplugin.Resource):
         except nagiosplugin.Timeout:
             raise CheckError("no %s within %d s (--timeout)" % (awaited, cfg.timeout)) from None
         except CheckError as exc:
-            raise CheckError(redact(str(exc), self._secrets)) from None
+            raise CheckError(redact(str(exc))) from None
         found = self.account
         metrics = [
             nagiosplugin.Metric("remaining_usd", to_usd(found.quota, self.quota_per_usd), context="remaining_usd"),
@@ -100,11 +99,12 @@ class Balance(nagiosplugin.Resource):
         if cfg.response_file:
             return account.Reply(status=200, body=_read_saved(cfg.response_file))
         token, self.notes = credentials.load(cfg.token_file, os.environ)
-        self._secrets = [token]
         headers = {"Authorization": token}
         if cfg.user_id is not None:
             headers["New-Api-User"] = str(cfg.user_id)
-        return client.get(cfg.url, headers, cfg.timeout, cfg.ca_file)
+        reply = client.get(cfg.url, headers, cfg.timeout, cfg.ca_file)
+        self.notes.append("connected %s" % reply.route)
+        return reply
 
 
 def _read_saved(path):

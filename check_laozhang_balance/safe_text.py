@@ -1,26 +1,69 @@
-"""Making text from a server or a user fit for one line of plugin output."""
+"""Making text from a server or a user fit for one line of plugin output, and keeping secrets out of it."""
 
 import re
+import unicodedata
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f|]+")
+# Printable ASCII but '|' passes as is; every other run of characters is
+# looked at one by one.
+_NOT_PLAIN = re.compile(r"[^\x20-\x7b\x7d\x7e]+")
+# Controls (C0, DEL, C1), format characters (bidi overrides and isolates,
+# zero-width joiners, soft hyphen) and lone surrogates, which JSON can
+# express but no encoder writes.
+_HIDDEN = frozenset(("Cc", "Cf", "Cs"))
+
+# What must never be shown, in every form a cleaning could give it.
+_secrets = []
+
+
+def keep_secret(value):
+    """Never let `value` (as given, and as one_line would clean it) out of one_line or redact.
+
+    A token prefixed 'Bearer ' is hidden without the prefix as well: a
+    server may quote only the part after it.
+    """
+    if not isinstance(value, str):
+        return
+    forms = [value, value[len("Bearer "):] if value.startswith("Bearer ") else ""]
+    forms += [_clean(form) for form in forms]
+    for form in forms:
+        if form and form not in _secrets:
+            _secrets.append(form)
+    # Longest first: a shorter form inside a longer one must not leave the rest behind.
+    _secrets.sort(key=len, reverse=True)
+
+
+def redact(text):
+    """`text` with every secret given to keep_secret replaced by '***'."""
+    for secret in _secrets:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _printable(match):
+    return "".join(" " if char == "|" or unicodedata.category(char) in _HIDDEN else char for char in match.group())
+
+
+def _clean(text):
+    return " ".join(_NOT_PLAIN.sub(_printable, text).split())
 
 
 def one_line(text, limit=200):
-    """`text` without line breaks, control characters or the perfdata separator '|'.
+    """`text` without secrets, line breaks, control or format characters or the perfdata separator '|'.
 
-    Whatever a server says ends up in a notification and in Nagios'
-    status line, which a stray newline or '|' would cut or corrupt.
+    Whatever a server says ends up in a notification, in Nagios' status
+    line and in JSON and Prometheus documents, which a stray newline, '|'
+    or bidi override would cut, corrupt or reorder. The order matters:
+    secrets are replaced in the raw text and again once it is cleaned
+    (cleaning can turn other text into a secret's cleaned form), and only
+    then is the text cut, so no cut leaves a piece of a secret behind.
     """
-    flat = " ".join(_CONTROL.sub(" ", str(text)).split())
+    flat = redact(_clean(redact(str(text))))
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def redact(text, secrets):
-    """`text` with every non-empty secret in `secrets` replaced by '***'."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
+def quoted(text, limit=40):
+    """A user's argument echoed in an error: cleaned, cut and in quotes."""
+    return "'%s'" % one_line(text, limit)
 
 
 def cannot_read(what, path, exc):
@@ -28,4 +71,4 @@ def cannot_read(what, path, exc):
 
     The reason is the errno's words only: str(exc) may quote more than the path.
     """
-    return "cannot read the %s %s: %s" % (what, one_line(path), exc.strerror or type(exc).__name__)
+    return "cannot read the %s %s: %s" % (what, one_line(path), exc.strerror or "unreadable")

@@ -6,6 +6,7 @@ from decimal import Decimal
 from nagiosplugin import Range
 
 from .money import plain
+from .safe_text import quoted
 
 # "A balance at or below zero is CRITICAL": a Nagios range that alerts
 # inside [-inf, 0], because "below 0" (the range "0:") would let 0 pass.
@@ -39,11 +40,11 @@ def parse(text, unit="USD", above=False):
     start, sep, end = nagios[nagios.startswith("@"):].rpartition(":")
     if not (start or end) or not all(atom in allowed or _NUMBER.match(atom)
                for atom, allowed in ((start, ("", "~")), (end, ("",)))) or ":" in start:
-        raise ValueError("%r is neither %s nor a Nagios range" % (text, _AMOUNT[unit]))
+        raise ValueError("%s is neither %s nor a Nagios range" % (quoted(text), _AMOUNT[unit]))
     try:
         return Range(nagios)
     except ValueError:
-        raise ValueError("%r is an empty range: its start is above its end" % text) from None
+        raise ValueError("%s is an empty range: its start is above its end" % quoted(text)) from None
 
 
 def _bound(value, factor):

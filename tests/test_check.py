@@ -227,9 +227,10 @@ def test_garbage_answers_are_unknown_and_say_which_part(api, body, expected):
 @pytest.mark.parametrize("args, expected", [
     (["-w", "abc"], "argument -w/--warning: 'abc' is neither a USD amount nor a Nagios range"),
     (["-c", "10:5"], "argument -c/--critical: '10:5' is an empty range: its start is above its end"),
-    (["-t", "soon"], "argument -t/--timeout: 'soon' is not a whole number of seconds (1 or more)"),
+    (["-t", "soon"], "argument -t/--timeout: 'soon' is not a whole number of seconds from 1 to 86400"),
     (["--quota-per-unit", "0"],
-     "argument --quota-per-unit: '0' is neither 'auto' nor a positive number of quota units per USD"),
+     "argument --quota-per-unit: '0' is neither 'auto' nor a number of quota units per USD from 0.001 to "
+     "1000000000000"),
     (["--quota-per-unit", "auto", "--response-file", "-"],
      "--quota-per-unit auto asks the server, --response-file does not: give the ratio as a number"),
     (["--user-id", "admin"], "argument --user-id: 'admin' is not a numeric user id"),

@@ -16,6 +16,7 @@ import trustme
 
 from conftest import SCRIPT, TOKEN, free_port, run_check
 from fake_api import Answer, ApiServer
+from tls_certs import ca_name
 
 DEADLINE = 2
 SLACK = 1.5  # the issue's "about one second", plus the interpreter's start-up
@@ -233,6 +234,7 @@ def tls_api(tmp_path):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
     server = ApiServer(tls=context)
+    server.issuer = ca_name(ca)
     server.ca_file = tmp_path / "private-ca.pem"
     ca.cert_pem.write_to_path(str(server.ca_file))
     yield server
@@ -241,8 +243,9 @@ def tls_api(tmp_path):
 
 def test_untrusted_certificate(tls_api):
     unknown(["--url", tls_api.url],
-            "TLS certificate of 127.0.0.1 not accepted (unable to get local issuer certificate): "
-            "for a private CA give --ca-file")
+            "the TLS certificate of 127.0.0.1:%d was issued by '%s', which this machine does not trust, and the "
+            "server sends no intermediate certificate: either the server's chain is incomplete (its operator must "
+            "send the full chain) or the CA is private (give --ca-file)" % (tls_api.port, tls_api.issuer))
 
 
 def test_private_ca_file_is_trusted(tls_api):

@@ -207,8 +207,8 @@ def test_auto_without_a_usable_ratio_is_unknown(api, status_document, expected):
     api.behave(server)
     run = run_check("--url", api.url, "--quota-per-unit", "auto")
     assert run.code == 3
-    assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto: the server's /api/status %s, give the "
-                          "ratio as --quota-per-unit N" % expected)
+    assert run.status == ("LAOZHANG_BALANCE UNKNOWN - --quota-per-unit auto: the server's /api/status %s (from 0.001 "
+                          "to 1000000000000), give the ratio as --quota-per-unit N" % expected)
 
 
 def test_auto_against_a_server_without_api_status(api):

@@ -11,7 +11,7 @@ from nagiosplugin import CheckError
 from check_laozhang_balance import thresholds
 from check_laozhang_balance.account import Reply, from_reply
 from check_laozhang_balance.money import cents, micros, plain, to_usd
-from check_laozhang_balance.safe_text import one_line, redact
+from check_laozhang_balance.safe_text import keep_secret, one_line, redact
 
 
 @pytest.mark.parametrize("text, nagios, alerts, passes", [
@@ -126,8 +126,10 @@ def test_one_line_flattens_and_bounds_server_text():
     assert len(one_line("x" * 500)) == 200
 
 
-def test_redact_replaces_every_secret():
-    assert redact("a tok b tok", ["tok", "", None]) == "a *** b ***"
+def test_redact_replaces_every_secret_in_every_form():
+    keep_secret("Bearer tok|en  x")
+    assert redact("a Bearer tok|en  x b tok|en  x") == "a *** b ***"
+    assert one_line("said tok\u200ben\xa0x, tok en x") == "said ***, ***"
 
 
 json_values = st.recursive(
