@@ -118,6 +118,8 @@ def _redirect_target(url, location):
     """Where a Location header points, fit for output; a malformed one is only said to be so."""
     if not location:
         return ""
+    # http.client reads header bytes as Latin-1; servers that send other bytes mean UTF-8.
+    location = location.encode("latin-1", "replace").decode("utf-8", "replace")
     try:
         return public_url(urljoin(url, location))
     except ValueError:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import warnings
 from pathlib import Path
 
@@ -54,6 +55,45 @@ _RANGE = r"(@?(~|%s)?:?(%s)?)" % (_NUM, _NUM)
 STATES = ["OK", "WARNING", "CRITICAL", "UNKNOWN"]
 STATUS_LINE = re.compile(r"^LAOZHANG_BALANCE (OK|WARNING|CRITICAL|UNKNOWN) - \S")
 PERFDATUM = re.compile(r"^('[^'=]+'|[^'= ]+)=%s%s(;%s){0,2}(;(%s)?){0,2}$" % (_NUM, _UOM, _RANGE, _NUM))
+
+
+# A piece this long of a token in the output is a leak, whatever surrounds it.
+SECRET_PIECE = 8
+
+
+def hidden_characters(text):
+    """The characters no output may hold: controls other than the newline (C0, DEL, C1), format characters
+    (bidi overrides and isolates, zero-width ones: category Cf), which reorder or hide text in a web UI or a
+    notification, and lone surrogates."""
+    return sorted({"U+%04X" % ord(c) for c in text if c != "\n" and unicodedata.category(c) in ("Cc", "Cf", "Cs")})
+
+
+def _exception_names():
+    """Class names of the exceptions the check could meet: Python's, its libraries' and nagiosplugin's.
+
+    A name that is a plain word ("Timeout", "Warning", "error") may stand in a
+    sentence; the others (two capitals, or a word glued to error/Error) may not.
+    """
+    import builtins
+    import decimal
+    import http.client
+    import json
+    import ssl
+    import zlib
+
+    import nagiosplugin
+    import requests.exceptions
+    import urllib3.exceptions
+
+    names = {name for module in (builtins, decimal, http.client, json, socket, ssl, zlib, nagiosplugin,
+                                 requests.exceptions, urllib3.exceptions)
+             for name, value in vars(module).items() if isinstance(value, type) and issubclass(value, BaseException)}
+    return sorted(name for name in names if sum(c.isupper() for c in name) >= 2 or (
+        name.lower().endswith(("error", "exception")) and name.lower() not in ("error", "exception")))
+
+
+# Any of those names, or any other CamelCase word ending in Error or Exception.
+EXCEPTION_NAME = re.compile(r"\b(%s|[A-Z][A-Za-z]*(Error|Exception))\b" % "|".join(_exception_names()))
 
 
 def free_port():
@@ -158,6 +198,13 @@ def run_check(*args, token=TOKEN, env=None, stdin=None, timeout=60, secrets=(), 
     for secret in (TOKEN, token, *secrets):
         if secret:
             assert secret not in output, "a secret leaked into the output"
+    for secret in (TOKEN, token):
+        for start in range(len(secret or "") - SECRET_PIECE + 1):
+            assert secret[start:start + SECRET_PIECE] not in output, "a piece of the token leaked into the output"
+    hidden = hidden_characters(output)
+    assert not hidden, "control or format characters %s in the output: %r" % (", ".join(hidden), output)
+    named = EXCEPTION_NAME.search(output)
+    assert not named, "an exception's class name, %s, in the output: %r" % (named.group(), output)
     assert "Traceback" not in output, output
     assert run.code in (0, 1, 2, 3), run.code
     structured = "--format" in args and args[list(args).index("--format") + 1] != "nagios"

@@ -79,7 +79,7 @@ def http(status_line, headers=(), body=b""):
 
 
 def _bytes(text):
-    return text if isinstance(text, bytes) else text.encode("latin-1")
+    return text if isinstance(text, bytes) else text.encode("utf-8")
 
 
 class TunnelProxy(RawServer):
