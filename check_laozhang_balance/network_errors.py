@@ -10,6 +10,7 @@ from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from . import route, tls_errors
+from .safe_text import one_line
 
 
 def causes(exc):
@@ -39,7 +40,7 @@ def describe(exc, url, timeout, way, ca_file):
     import requests
 
     parts = urlsplit(url)
-    host = parts.hostname
+    host = one_line(parts.hostname, 100)
     address = "%s:%d" % (host, parts.port or (443 if parts.scheme == "https" else 80))
     chain = causes(exc)
     if way.proxy:

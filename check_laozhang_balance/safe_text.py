@@ -62,8 +62,11 @@ def one_line(text, limit=200):
 
 
 def quoted(text, limit=40):
-    """A user's argument echoed in an error: cleaned, cut and in quotes."""
-    return "'%s'" % one_line(text, limit)
+    """A user's argument echoed in an error: cleaned, cut and in quotes.
+
+    ';' becomes ':' as Nagios would turn it in its log anyway.
+    """
+    return "'%s'" % one_line(text, limit).replace(";", ":")
 
 
 def cannot_read(what, path, exc):

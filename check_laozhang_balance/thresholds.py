@@ -13,6 +13,8 @@ from .safe_text import quoted
 NOTHING_LEFT = "@~:0"
 
 _AMOUNT = {"USD": "a USD amount", "days": "a number of days", "USD/day": "a spending rate in USD per day"}
+# Beyond any balance or forecast; bigger numbers would only lengthen the output.
+_LARGEST = Decimal(10) ** 15
 _NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 
 
@@ -41,6 +43,8 @@ def parse(text, unit="USD", above=False):
     if not (start or end) or not all(atom in allowed or _NUMBER.match(atom)
                for atom, allowed in ((start, ("", "~")), (end, ("",)))) or ":" in start:
         raise ValueError("%s is neither %s nor a Nagios range" % (quoted(text), _AMOUNT[unit]))
+    if any(_NUMBER.match(atom) and abs(Decimal(atom)) >= _LARGEST for atom in (start, end)):
+        raise ValueError("%s is beyond the largest threshold this check takes, 10^15 %s" % (quoted(text), unit))
     try:
         return Range(nagios)
     except ValueError:

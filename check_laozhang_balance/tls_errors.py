@@ -34,7 +34,7 @@ def describe(chain, parts, ca_file, timeout, direct=True):
     """The sentence for an SSL failure among the exceptions in `chain`."""
     import ssl
 
-    address = "%s:%d" % (parts.hostname, parts.port or 443)
+    address = "%s:%d" % (one_line(parts.hostname, 100), parts.port or 443)
     verify = next((c for c in chain if isinstance(c, ssl.SSLCertVerificationError)), None)
     if verify is None:
         return _handshake(chain, address)
@@ -43,8 +43,9 @@ def describe(chain, parts, ca_file, timeout, direct=True):
     whose = "the TLS certificate of %s" % address
     if code in _WRONG_NAME:
         names = _names(leaf)
-        return ("%s is for %s, not for %s: use a name it is for in --url" % (whose, names, parts.hostname)
-                if names else "%s is not for the name %s: use a name it is for in --url" % (whose, parts.hostname))
+        asked = one_line(parts.hostname, 100)
+        return ("%s is for %s, not for %s: use a name it is for in --url" % (whose, names, asked)
+                if names else "%s is not for the name %s: use a name it is for in --url" % (whose, asked))
     if code == _EXPIRED:
         return "%s has expired%s: its operator must renew it" % (whose, _validity(leaf))
     if code == _NOT_YET_VALID:
