@@ -3,7 +3,6 @@
 import datetime
 import ssl
 
-import trustme
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
@@ -31,5 +30,3 @@ def server_context(leaf, chain=True, **options):
 def days_from_now(days):
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0) + datetime.timedelta(days=days)
 
-
-CA = trustme.CA
