@@ -19,14 +19,20 @@ _HANDSHAKE = (
     (("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE"),
      "the server at {address} does not speak TLS there (it answers like plain HTTP): use http:// for a "
      "plain server on this machine, or the port that serves https"),
-    (("UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW"),
+    # urllib3 1.26 lets OpenSSL try TLS 1.0, whose signatures OpenSSL 3 then refuses: "legacy sigalg".
+    (("UNSUPPORTED_PROTOCOL", "PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE", "VERSION_TOO_LOW", "legacy sigalg"),
      "the server at {address} offers only a TLS protocol version this machine refuses (TLS 1.0 or 1.1): its "
      "operator must enable TLS 1.2 or 1.3"),
     (("CERTIFICATE_REQUIRED",),
      "the server at {address} demands a client certificate, which this check does not send"),
-    (("UNEXPECTED_EOF", "EOF_WHILE_READING", "EOF occurred"),
-     "the server at {address} closed the connection during the TLS handshake (unexpected EOF): is it a TLS "
-     "server, and does it accept this client?"),
+    (("ALERT_HANDSHAKE_FAILURE",),
+     "the server at {address} refused the TLS handshake (alert 'handshake failure'): it shares no cipher with "
+     "this machine, or demands a client certificate, which this check does not send"),
+    # A TLS 1.3 server that wants a client certificate hangs up after the
+    # handshake, which looks the same from this side.
+    (("UNEXPECTED_EOF", "EOF_WHILE_READING", "EOF occurred", "closed (EOF)"),
+     "the server at {address} closed the connection during the TLS handshake (unexpected EOF): it may not "
+     "be a TLS server, or may demand a client certificate, which this check does not send"),
 )
 
 
@@ -36,9 +42,11 @@ def describe(chain, parts, ca_file, timeout, direct=True):
 
     address = "%s:%d" % (one_line(parts.hostname, 100), parts.port or 443)
     verify = next((c for c in chain if isinstance(c, ssl.SSLCertVerificationError)), None)
-    if verify is None:
+    # urllib3 1.26 matches IP addresses itself and raises its own CertificateError.
+    mismatch = any(type(c).__name__ == "CertificateError" for c in chain)
+    if verify is None and not mismatch:
         return _handshake(chain, address)
-    code = verify.verify_code
+    code = _WRONG_NAME[0] if verify is None else verify.verify_code
     leaf, sent = _second_look(parts.hostname, parts.port or 443, timeout) if direct else (None, 0)
     whose = "the TLS certificate of %s" % address
     if code in _WRONG_NAME:
@@ -70,17 +78,18 @@ def describe(chain, parts, ca_file, timeout, direct=True):
 def _handshake(chain, address):
     import ssl
 
-    reasons = " ".join("%s %s" % (getattr(c, "reason", "") or "", c) for c in chain if isinstance(c, ssl.SSLError))
+    failures = [c for c in chain if isinstance(c, ssl.SSLError)]
+    reasons = [c.reason for c in failures if isinstance(c.reason, str)]
+    words = " ".join(reasons + [str(c) for c in failures])
     for needles, sentence in _HANDSHAKE:
-        if any(needle in reasons for needle in needles):
+        if any(needle in words for needle in needles):
             return sentence.format(address=address)
-    alert = next((getattr(c, "reason", "") for c in chain if "ALERT_" in (getattr(c, "reason", "") or "")), "")
+    alert = next((reason for reason in reasons if "ALERT_" in reason), "")
     if alert:
-        words = alert.split("ALERT_", 1)[1].replace("_", " ").lower()
-        return "the server at %s ended the TLS handshake with the alert '%s'" % (address, one_line(words, 60))
-    reason = next((getattr(c, "reason", "") for c in chain if getattr(c, "reason", "")), "")
-    if isinstance(reason, str) and reason:
-        return "the TLS handshake with %s failed (%s)" % (address, one_line(reason.replace("_", " ").lower(), 60))
+        said = alert.split("ALERT_", 1)[1].replace("_", " ").lower()
+        return "the server at %s ended the TLS handshake with the alert '%s'" % (address, one_line(said, 60))
+    if reasons:
+        return "the TLS handshake with %s failed (%s)" % (address, one_line(reasons[0].replace("_", " ").lower(), 60))
     return "the TLS handshake with %s failed" % address
 
 

@@ -14,13 +14,14 @@ class RawServer:
 
     `reply` may be bytes (written after the request head arrives), a callable of the request
     head, or None to read and close without a word. `tls` wraps each connection first.
-    Every request head that arrived is kept in `received`.
+    `read(conn)` reads what comes before the answer: by default the request head, for a
+    TLS test the first chunk (the ClientHello). Everything that arrived is kept in `received`.
     """
 
-    def __init__(self, reply=b"", tls=None, read_first=True):
+    def __init__(self, reply=b"", tls=None, read=None):
         self.reply = reply
         self.tls = tls
-        self.read_first = read_first
+        self.read = read or read_head
         self.received = []
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.closing = threading.Event()
@@ -47,7 +48,7 @@ class RawServer:
                 conn.settimeout(10)
                 if self.tls is not None:
                     conn = self.tls.wrap_socket(conn, server_side=True)
-                head = read_head(conn) if self.read_first else b""
+                head = self.read(conn)
                 self.received.append(head)
                 answer = self.reply(head) if callable(self.reply) else self.reply
                 if answer:
