@@ -73,7 +73,7 @@ def _redirect_problem(reply):
                 "a cache or proxy in front of the API, or the API itself, is misbehaving: ask its operator")
     if not reply.location:
         return ("the server answers HTTP %d %s without saying where to go: is --url the API endpoint?"
-                % (reply.status, _phrase(reply.status)))
+                % (reply.status, status_phrase(reply.status)))
     return ("the server redirects (HTTP %d) to %s, and redirects are not followed so the token goes nowhere "
             "else: give the final address with --url" % (reply.status, one_line(reply.location)))
 
@@ -105,7 +105,7 @@ def quota_per_unit(reply):
     fix = "give the ratio as --quota-per-unit N"
     if not 200 <= reply.status < 300:
         raise CheckError("--quota-per-unit auto: the server's /api/status answered HTTP %d %s, %s"
-                         % (reply.status, _phrase(reply.status), fix))
+                         % (reply.status, status_phrase(reply.status), fix))
     try:
         document = _decode(reply.body)
         data = document.get("data") if isinstance(document, dict) else None
@@ -127,7 +127,7 @@ def _status_problem(reply):
         document = None
     if reply.status in (401, 403):
         return _refused(reply.status, document)
-    detail = "HTTP %d %s%s" % (reply.status, _phrase(reply.status), _said(document))
+    detail = "HTTP %d %s%s" % (reply.status, status_phrase(reply.status), _said(document))
     wait = one_line(reply.retry_after, 40)
     if wait:
         detail += ", retry after %s" % (wait + " s" if wait.isdigit() else wait)
@@ -143,7 +143,8 @@ def _status_problem(reply):
     return "the API rejected the request (%s)" % detail
 
 
-def _phrase(status):
+def status_phrase(status):
+    """'Not Found' for 404; '' for a status HTTP does not name."""
     try:
         return HTTPStatus(status).phrase
     except ValueError:

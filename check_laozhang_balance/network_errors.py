@@ -6,10 +6,10 @@ every decision looks at the whole chain of causes.
 """
 
 import re
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 from . import route, tls_errors
+from .account import status_phrase
 from .safe_text import one_line
 
 
@@ -84,7 +84,7 @@ def _proxy_problem(exc, chain, way, address, timeout):
         return ("%s wants credentials (HTTP 407 to CONNECT %s): give them in %s as http://user:password@host:port"
                 % (proxy, address, way.variable))
     if status is not None:
-        return "%s refused to connect to %s (HTTP %d %s): %s" % (proxy, address, status, _phrase(status), fix)
+        return "%s refused to connect to %s (HTTP %d %s): %s" % (proxy, address, status, status_phrase(status), fix)
     through = isinstance(exc, requests.exceptions.ProxyError) or _named(chain, "ProxyError")
     if not through and not isinstance(exc, requests.exceptions.ConnectTimeout):
         # Connected through the tunnel: what failed is the server's part.
@@ -96,10 +96,3 @@ def _proxy_problem(exc, chain, way, address, timeout):
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return "no connection through %s to %s within %d s: %s" % (proxy, address, timeout, fix)
     return "%s failed to connect to %s: %s" % (proxy, address, fix)
-
-
-def _phrase(status):
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return ""

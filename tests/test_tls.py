@@ -108,9 +108,9 @@ def test_unknown_ca_with_a_ca_file_does_not_suggest_ca_file(tls_server, tmp_path
     trusted, other = trustme.CA(), trustme.CA()
     server = tls_server(server_context(other.issue_cert("127.0.0.1")), trusted)
     status = unknown(server.url, "the TLS certificate of 127.0.0.1:%d was issued by '%s', which the CA file %s does "
-                                 "not hold, and the server sends no intermediate certificate: either the server's chain "
-                                 "is incomplete (its operator must send the full chain) or that CA file is not the "
-                                 "issuing CA's" % (server.port, ca_name(other), server.ca_file),
+                                 "not hold, and the server sends no intermediate certificate: either the server's "
+                                 "chain is incomplete (its operator must send the full chain) or that CA file is not "
+                                 "the issuing CA's" % (server.port, ca_name(other), server.ca_file),
                      "--ca-file", server.ca_file)
     assert "give --ca-file" not in status
     assert server.seen == []
