@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from nagiosplugin.output import Output
 
 from .money import floored, micros
+from .safe_text import one_line
 from .thresholds import spec
 
 FORMATS = ("nagios", "json", "prometheus")
@@ -128,10 +129,12 @@ def as_prometheus(outcome, url):
     After a failure the values of the last successful run stay, with its time; the failure shows in
     check_state and fetch_success.
     """
-    parts = urlsplit(url)
-    server = parts.hostname or ""
-    if parts.port:
-        server += ":%d" % parts.port
+    try:
+        parts = urlsplit(url)
+        server = (parts.hostname or "") + (":%d" % parts.port if parts.port else "")
+    except ValueError:
+        # A usage error's --url may be no URL at all.
+        server = ""
     labels = 'server="%s",account="%s"' % (_label(server), _label(outcome["label"]))
     last = outcome.get("last_success")
     lines = []
@@ -179,4 +182,5 @@ def _number(value):
 
 
 def _label(text):
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """A label value: cleaned like any foreign text (a --label, a user name), then escaped as the format says."""
+    return one_line(text, 200).replace("\\", "\\\\").replace('"', '\\"')

@@ -19,7 +19,8 @@ def default_path(url, label):
     # Here, not at the top: hashlib loads OpenSSL (see state.default_path).
     import hashlib
 
-    key = hashlib.sha256(("%s\n%s" % (url, label)).encode()).hexdigest()[:16]
+    # surrogatepass: words from the command line may hold bytes that are not UTF-8.
+    key = hashlib.sha256(("%s\n%s" % (url, label)).encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return os.path.join(state.directory(), "last-%s.json" % key)
 
 

@@ -5,10 +5,12 @@ character or an exception's class name; these tests add the bounds on what is ec
 """
 
 import json
+import subprocess
 
 import pytest
 
 from conftest import run_check
+from daemons import need
 from fake_api import account
 
 SAMPLE = ["--response-file", "contrib/sample-response.json"]
@@ -126,3 +128,18 @@ def test_control_characters_in_a_token_file_path(tmp_path):
     assert run.code == 3
     assert run.status == ("LAOZHANG_BALANCE UNKNOWN - cannot read the token file %s: No such file or directory"
                           % (str(tmp_path) + "/tok [2Jen x=1"))
+
+
+@pytest.mark.parametrize("args, server, account", [
+    (["--url", "https://[::1/x"], "", "$LAOZHANG_ACCESS_TOKEN"),
+    (["--url", "https://127.0.0.1:1/\udcff"], "127.0.0.1:1", "$LAOZHANG_ACCESS_TOKEN"),
+    (["--url", "https://127.0.0.1:1/", "--label", "team\udcff\x1b[2J\u202e\"x"], "127.0.0.1:1", 'team [2J \\"x'),
+], ids=["url-no-url", "url-not-utf-8", "label-with-controls"])
+def test_hostile_words_in_prometheus_series(args, server, account):
+    run = run_check(*args, "-t", "3", "--format", "prometheus")
+    assert run.code == 3
+    assert 'laozhang_balance_fetch_success{server="%s",account="%s"} 0' % (server, account) in run.lines
+    promtool = need("promtool", "prometheus")
+    checked = subprocess.run([promtool, "check", "metrics"], input=run.stdout.encode(), capture_output=True,
+                             timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
