@@ -93,7 +93,7 @@ def get(url, headers, timeout, ca_file=None):
     })
     requested = time.time()
     started = time.monotonic()
-    _log.info("GET %s %s", where, way.note)
+    _log.info("GET %s", where)
     try:
         with _session(requests) as session:
             # An explicit no-op auth stops requests from replacing our

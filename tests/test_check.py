@@ -295,10 +295,11 @@ def test_verbose_adds_details_and_diagnostics_without_secrets(api):
 def test_progress_comes_before_the_details_it_led_to(api):
     run = run_check("--url", api.url, "-vv", "-w", "60")
     assert run.code == 1
-    assert run.lines[:5] == [
+    assert run.lines[:6] == [
         "LAOZHANG_BALANCE WARNING - 49.99 USD left (account demo_user), below the warning threshold of 60 USD",
         "access token from $LAOZHANG_ACCESS_TOKEN, %d characters" % len(TOKEN),
         "GET %s" % api.url,
+        "connected directly (no proxy variable is set)",
         "account demo_user, group svip",
         "remaining quota 24997909 units = 49.995818 USD at 500000 units per USD"]
     assert run.lines[-1].startswith("| ")
