@@ -340,3 +340,80 @@ class Prometheus:
 
     def stop(self):
         self.daemon.stop()
+
+
+class Graphite:
+    """carbon-cache and graphite-web (under gunicorn) in a private folder, on free ports of 127.0.0.1.
+
+    `retentions` is carbon's storage schema for the metrics under `icinga2.`; Graphite keeps one
+    point per step, so the step should not exceed the interval of what it stores.
+    """
+
+    def __init__(self, base, retentions="1s:1d"):
+        for program, package in (("carbon-cache", "graphite-carbon"), ("gunicorn", "gunicorn"),
+                                 ("graphite-manage", "graphite-web")):
+            need(program, package)
+        self.base = Path(base)
+        self.whisper = self.base / "whisper"
+        for sub in ("conf", "log", "run", "web", "whisper"):
+            (self.base / sub).mkdir(parents=True, exist_ok=True)
+        self.line_port, self.pickle_port, self.query_port, self.web_port = (free_port_in(20000, 60000)
+                                                                           for _ in range(4))
+        (self.base / "conf/carbon.conf").write_text("""[cache]
+STORAGE_DIR = %(base)s
+LOCAL_DATA_DIR = %(whisper)s/
+CONF_DIR = %(base)s/conf/
+LOG_DIR = %(base)s/log/
+PID_DIR = %(base)s/run/
+DATABASE = whisper
+USER =
+MAX_CACHE_SIZE = inf
+MAX_UPDATES_PER_SECOND = 500
+MAX_CREATES_PER_MINUTE = inf
+LINE_RECEIVER_INTERFACE = 127.0.0.1
+LINE_RECEIVER_PORT = %(line)d
+ENABLE_UDP_LISTENER = False
+PICKLE_RECEIVER_INTERFACE = 127.0.0.1
+PICKLE_RECEIVER_PORT = %(pickle)d
+CACHE_QUERY_INTERFACE = 127.0.0.1
+CACHE_QUERY_PORT = %(query)d
+LOG_LISTENER_CONN_SUCCESS = False
+""" % {"base": self.base, "whisper": self.whisper, "line": self.line_port, "pickle": self.pickle_port,
+       "query": self.query_port})
+        (self.base / "conf/storage-schemas.conf").write_text(
+            "[icinga2]\npattern = ^icinga2\\.\nretentions = %s\n\n[default]\npattern = .*\nretentions = 60s:1d\n"
+            % retentions)
+        # graphite-web reads its settings from the module named by GRAPHITE_SETTINGS_MODULE.
+        (self.base / "web/laozhang_graphite_settings.py").write_text(
+            "SECRET_KEY = 'test-only'\nALLOWED_HOSTS = ['*']\nSTORAGE_DIR = %r\nWHISPER_DIR = %r\nLOG_DIR = %r\n"
+            "INDEX_FILE = %r\nCARBONLINK_HOSTS = ['127.0.0.1:%d']\nDATABASES = {'default': {'ENGINE': "
+            "'django.db.backends.sqlite3', 'NAME': %r}}\n"
+            % (str(self.base), str(self.whisper) + "/", str(self.base / "log"), str(self.base / "index"),
+               self.query_port, str(self.base / "graphite.db")))
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(self.base / "web"),
+               "GRAPHITE_SETTINGS_MODULE": "laozhang_graphite_settings", "DJANGO_SETTINGS_MODULE": "graphite.settings"}
+        subprocess.run(["graphite-manage", "migrate", "--noinput"], env=env, check=True, capture_output=True,
+                       timeout=300)
+        self.carbon = Daemon(["carbon-cache", "--config=%s" % (self.base / "conf/carbon.conf"), "--nodaemon",
+                              "--pidfile=%s" % (self.base / "run/carbon.pid"), "start"], self.base / "carbon.log")
+        self.web = Daemon(["gunicorn", "--bind", "127.0.0.1:%d" % self.web_port, "--workers", "1",
+                           "--chdir", str(self.base / "web"), "graphite.wsgi:application"],
+                          self.base / "gunicorn.log", env=env)
+        self.url = "http://127.0.0.1:%d" % self.web_port
+        wait_for(self._ready, 60, "carbon-cache and graphite-web to listen")
+
+    def _ready(self):
+        import socket
+
+        for daemon, log in ((self.carbon, "carbon.log"), (self.web, "gunicorn.log")):
+            if not daemon.alive():
+                raise AssertionError("%s ended: %s" % (log, (self.base / log).read_text()[-2000:]))
+        for port in (self.line_port, self.web_port):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) != 0:
+                    return False
+        return True
+
+    def stop(self):
+        self.web.stop()
+        self.carbon.stop()

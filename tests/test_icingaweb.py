@@ -4,7 +4,10 @@ served by icingacli with external authentication."""
 
 import json
 import re
+import shutil
 import subprocess
+import threading
+import time
 import urllib.parse
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,14 +16,15 @@ import pytest
 import requests
 
 from conftest import TOKEN, free_port
-from daemons import (CONTRIB, Daemon, Postgres, icinga_constants, icinga_node_certificates, icinga_node_main_conf,
+from daemons import (CONTRIB, Daemon, Graphite, Postgres, icinga_constants, icinga_node_certificates, icinga_node_main_conf,
                      icinga_pki, need, wait_for)
-from fake_api import ApiServer, account
+from fake_api import Answer, ApiServer, account
 from test_icinga import plugin_dir, services_every_two_seconds
 
 NODE = "icingaweb-test"
 API_PASSWORD = "director-api-secret"
 BASKET = CONTRIB / "icinga" / "director-basket.json"
+GRAPH_TEMPLATES = CONTRIB / "icinga" / "graphite" / "laozhang_balance.ini"
 WEB_MODULES = Path("/usr/share/icingaweb2/modules")
 # The Icinga 2 API's certificate is for the node name, and the test talks to 127.0.0.1.
 pytestmark = pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
@@ -119,8 +123,14 @@ def _icingaweb_config(stack, pg):
         "password": API_PASSWORD}})
     enabled = conf / "enabledModules"
     enabled.mkdir()
-    for module in ("monitoring", "director", "incubator", "reactbundle"):
+    for module in ("monitoring", "director", "incubator", "reactbundle", "graphite"):
         (enabled / module).symlink_to(WEB_MODULES / module)
+    # The graphite module as README.md sets it up: graphite-web's URL, the shipped templates.
+    _ini(conf / "modules/graphite/config.ini", {"graphite": {"url": stack.graphite.url},
+                                                "ui": {"default_time_range": "1",
+                                                       "default_time_range_unit": "minutes"}})
+    (conf / "modules/graphite/templates").mkdir()
+    shutil.copy(GRAPH_TEMPLATES, conf / "modules/graphite/templates")
     return conf
 
 
@@ -147,6 +157,21 @@ object CheckerComponent "checker" { }
 object IdoPgsqlConnection "ido" {
   host = "127.0.0.1"; port = %(pg_port)d; user = "icinga"; password = "icinga"; database = "icinga_ido"
 }
+object GraphiteWriter "graphite" {
+  host = "127.0.0.1"; port = %(carbon_port)d; enable_send_thresholds = true
+}
+object Host "llm-graphs" {
+  check_command = "dummy"
+  vars.dummy_state = 0
+  vars.laozhang_accounts["falling"] = {
+    laozhang_balance_url = "%(falling_url)s"
+    laozhang_balance_warning = 50
+    laozhang_balance_critical = 20
+    laozhang_balance_forecast_window = 1
+    laozhang_balance_state_file = "%(falling_state)s"
+    laozhang_balance_token_file = "%(token_file)s"
+  }
+}
 object Host "llm-gateway" {
   check_command = "dummy"
   vars.dummy_state = 0
@@ -167,10 +192,35 @@ object Host "llm-gateway" {
 }
 ''' % {"command": CONTRIB / "icinga" / "command.conf", "services": services_every_two_seconds(base),
        "password": API_PASSWORD, "pg_port": pg.port, "url": api.url, "base": base, "token": TOKEN,
-       "token_file": token_file}
+       "token_file": token_file, "carbon_port": stack.graphite.line_port, "falling_url": stack.falling.url,
+       "falling_state": _forty_minutes_of_history(base)}
     icinga_node_main_conf(base, plugin_dir(base), zones, stack.api_port,
                           listener_options="; accept_config = true; accept_commands = true", objects=objects)
     return base, base / "main.conf", token_file
+
+
+class Falling:
+    """An account that spends 0.10 USD between two checks: the balance falls, the counters rise."""
+
+    def __init__(self, quota=30000000, used_quota=10000000):
+        self.quota, self.used_quota, self.requests = quota, used_quota, 300
+        self.lock = threading.Lock()
+
+    def __call__(self, handler):
+        with self.lock:
+            self.quota -= 50000
+            self.used_quota += 50000
+            self.requests += 7
+            answer = Answer(body=account(quota=self.quota, used_quota=self.used_quota, request_count=self.requests))
+        answer(handler)
+
+
+def _forty_minutes_of_history(base):
+    """A state file as forty minutes of earlier checks leave it, so that the first check has a forecast
+    (it needs half the one-hour window) and draws days left and the spending rate."""
+    path = base / "state-falling.json"
+    path.write_text(json.dumps({"version": 1, "samples": [[time.time() - 2400, 31000000, 9000000]]}))
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +237,11 @@ def stack(tmp_path_factory):
         stack.fake = ApiServer()
         cleanup.callback(stack.fake.close)
         stack.fake.answer(body=account(quota=7500000))
+        stack.falling = ApiServer()
+        cleanup.callback(stack.falling.close)
+        stack.falling.behave(Falling())
+        stack.graphite = Graphite(stack.base / "graphite", retentions="5s:1d")
+        cleanup.callback(stack.graphite.stop)
         stack.pg = pg = Postgres()
         cleanup.callback(pg.stop)
         _databases(pg)
@@ -295,3 +350,89 @@ def test_director_basket_deploys_services_that_icinga_checks(stack):
                       "laozhang-balance gamma": (0, "LAOZHANG_BALANCE OK - 15.00 USD left (account demo_user)", 900)}
     page = stack.service_page("llm-director", "laozhang-balance gamma", "LAOZHANG_BALANCE OK")
     assert "<th>laozhang_balance_access_token</th><td>***</td>" in page and TOKEN not in page
+
+
+GRAPHED = ("llm-graphs", "laozhang-balance falling")
+# GraphiteWriter's default service_name_template, with '.' and ' ' of the names written as '_'
+GRAPHED_PREFIX = "icinga2.llm-graphs.services.laozhang-balance_falling.laozhang_balance"
+
+
+def _template_metrics():
+    """{graph template: [metric path]} as the shipped templates name them."""
+    import configparser
+
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(GRAPH_TEMPLATES)
+    return {section.split(".")[0]: [v.strip('"').replace("$service_name_template$", GRAPHED_PREFIX)
+                                    for v in ini[section].values()]
+            for section in ini.sections() if section.endswith(".metrics_filters")}
+
+
+def _series_pixels(png, colour):
+    """How many pixels of a PNG are (nearly) `colour`, an '#rrggbb' the templates draw a series in."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    want = tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return sum(count for count, rgb in image.getcolors(image.width * image.height)
+               if max(abs(a - b) for a, b in zip(rgb, want)) <= 12)
+
+
+def test_graphite_stack_graphs_every_templated_metric(stack):
+    """Icinga 2's GraphiteWriter -> carbon -> graphite-web -> the graphite module with the shipped templates."""
+    templates = _template_metrics()
+    wanted = [path for paths in templates.values() for path in paths]
+
+    def series():
+        found = {}
+        for path in wanted:
+            answer = requests.get(stack.graphite.url + "/render", timeout=30,
+                                  params={"target": path, "format": "json", "from": "-10min"}).json()
+            points = [v for v, _ in answer[0]["datapoints"] if v is not None] if answer else []
+            if len(points) < 5:
+                return None
+            found[path] = points
+        return found
+
+    found = wait_for(series, 120, "carbon to hold five points of every metric the templates name")
+    balance = found[GRAPHED_PREFIX + ".perfdata.remaining_usd.value"]
+    assert balance[0] > balance[-1] and all(a >= b for a, b in zip(balance, balance[1:])), balance
+    stored = set(requests.get(stack.graphite.url + "/metrics/expand", timeout=30, params={
+        "query": GRAPHED_PREFIX + ".perfdata.*.*", "leavesOnly": "1"}).json()["results"])
+    (stack.base / "carbon-metrics.txt").write_text("\n".join(sorted(stored)) + "\n")
+    assert set(wanted) <= stored
+    # GraphiteWriter sends no .warn/.crit for the check's range thresholds (README.md says why)
+    assert not any(m.endswith((".warn", ".crit")) for m in stored), stored
+
+    colours = {name: re.search(r"'(#[0-9a-f]{6})'", (GRAPH_TEMPLATES.read_text().split("[%s.functions]" % name)[1])
+                               ).group(1) for name in templates}
+    for name, colour in colours.items():
+        graph = requests.get(stack.url(
+            "graphite/graph/service", **{"host.name": GRAPHED[0], "service.name": GRAPHED[1],
+                                         "service.check_command": "laozhang_balance", "template": name,
+                                         "start": "-60", "width": "440", "height": "220"}), timeout=60)
+        assert graph.status_code == 200 and graph.headers["Content-Type"] == "image/png", (name, graph.text[:500])
+        (stack.base / ("%s.png" % name)).write_bytes(graph.content)
+        assert _series_pixels(graph.content, colour) > 50, name
+    # the check above can fail: the module's "no data" image, the same graph over a time with no points
+    empty = requests.get(stack.url(
+        "graphite/graph/service", **{"host.name": GRAPHED[0], "service.name": GRAPHED[1],
+                                     "service.check_command": "laozhang_balance", "template": "laozhang_balance-remaining",
+                                     "start": "-86400", "end": "-43200", "width": "440", "height": "220"}), timeout=60)
+    assert empty.headers["Content-Type"] == "image/png", empty.text[:500]
+    (stack.base / "no-data.png").write_bytes(empty.content)
+    assert _series_pixels(empty.content, colours["laozhang_balance-remaining"]) == 0
+
+    screenshot = stack.base / "service-detail.png"
+    browser = need("chromium", "chromium")
+    done = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                           "--user-data-dir=%s" % (stack.base / "chromium"), "--screenshot=%s" % screenshot,
+                           "--window-size=1000,1500", "--virtual-time-budget=20000",
+                           stack.url("monitoring/service/show", host=GRAPHED[0], service=GRAPHED[1], graphs_limit="-1")],
+                          capture_output=True, text=True, timeout=180, start_new_session=True)
+    assert screenshot.exists(), done.stderr[-2000:]
+    shot = screenshot.read_bytes()
+    for name, colour in colours.items():
+        assert _series_pixels(shot, colour) > 50, (name, "graph missing in the browser's view")
