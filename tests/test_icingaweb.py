@@ -249,7 +249,9 @@ def stack(tmp_path_factory):
         stack.env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ICINGAWEB_CONFIGDIR": str(stack.conf),
                      "REMOTE_USER": "admin"}
         base, main, stack.token_file = _icinga_conf(stack, pg, stack.fake)
-        icinga = Daemon(["icinga2", "daemon", "-c", str(main), *icinga_constants(base)], base / "icinga.log")
+        # The Director's services name no state file: their default one goes under XDG_STATE_HOME.
+        icinga = Daemon(["icinga2", "daemon", "-c", str(main), *icinga_constants(base)], base / "icinga.log",
+                        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "XDG_STATE_HOME": str(base / "state")})
         cleanup.callback(icinga.stop)
         web = Daemon(["icingacli", "web", "serve", "--listen=127.0.0.1:%d" % stack.web_port,
                       "/usr/share/icingaweb2/public"], stack.base / "web.log", env=stack.env)
@@ -287,69 +289,6 @@ def test_service_page_shows_status_perfdata_and_masks_the_token(stack):
     host = stack.page("monitoring/host/show", host="llm-gateway")
     assert '<tr class="level-2"><th>laozhang_balance_access_token</th><td>***</td>' in host
     assert TOKEN not in host and TOKEN not in staging
-
-
-def test_director_basket_deploys_services_that_icinga_checks(stack):
-    """(b) The Director as its README steps run it: kickstart imports the command, the Basket brings the fields
-    and templates, a host with two account names gets one service each from an apply-for rule, a third account
-    is a single service with the hidden token field; deployed, Icinga runs them all."""
-    stack.icingacli("director", "migration", "run")
-    stack.icingacli("director", "kickstart", "run")
-    stack.icingacli("director", "basket", "restore", stdin=BASKET.read_text())
-    command = json.loads(stack.icingacli("director", "command", "show", "laozhang_balance", "--json"))
-    imported = {(a.get("value") or a.get("set_if")).strip("$") for a in command["arguments"].values()}
-    used = set(re.findall(r"\$(laozhang_balance_\w+)\$", (CONTRIB / "icinga" / "command.conf").read_text()))
-    # The Director 1.10 has no env for commands: kickstart brings the arguments only (README.md says so).
-    assert "env" not in command and imported == used - {"laozhang_balance_access_token"}
-    fields = dict(stack.director_sql(
-        "SELECT df.varname, df.datatype || ' ' || COALESCE(ds.setting_value, '-') FROM icinga_service_field f"
-        " JOIN director_datafield df ON df.id = f.datafield_id JOIN icinga_service s ON s.id = f.service_id"
-        " LEFT JOIN director_datafield_setting ds ON ds.datafield_id = df.id AND ds.setting_name = 'visibility'"
-        " WHERE s.object_name = 'laozhang-balance' AND s.object_type = 'template'"))
-    assert set(fields) == used, set(fields) ^ used
-    assert fields["laozhang_balance_access_token"].endswith("DataTypeString hidden")
-    assert fields["laozhang_balance_token_file"].endswith("DataTypeString visible")
-    assert fields["laozhang_balance_verbose"].endswith("DataTypeBoolean -")
-
-    secrets = stack.base / "secrets"
-    secrets.mkdir()
-    for name in ("alpha", "beta"):
-        (secrets / ("laozhang-%s.token" % name)).write_text(TOKEN + "\n")
-    stack.icingacli("director", "host", "create", "llm-director", "--json", json.dumps({
-        "imports": ["laozhang-balance-accounts"], "check_command": "dummy",
-        "vars": {"dummy_state": 0, "laozhang_balance_accounts": ["alpha", "beta"],
-                 "laozhang_balance_url": stack.fake.url, "laozhang_balance_warning": "20"}}))
-    # README.md's apply rule, with the secrets folder of the test instead of /etc/icinga2/secrets
-    stack.icingacli("director", "service", "create", "laozhang-balance $config$", "--json", json.dumps({
-        "object_type": "apply", "imports": ["laozhang-balance"], "apply_for": "host.vars.laozhang_balance_accounts",
-        "assign_filter": "host.vars.laozhang_balance_accounts=true",
-        "vars": {"laozhang_balance_token_file": "%s/laozhang-$config$.token" % secrets}}))
-    stack.icingacli("director", "service", "create", "laozhang-balance gamma", "--json", json.dumps({
-        "object_type": "object", "host": "llm-director", "imports": ["laozhang-balance"],
-        "vars": {"laozhang_balance_access_token": TOKEN, "laozhang_balance_warning": "10",
-                 "laozhang_balance_critical": "5"}}))
-    # What the Director's Preview shows: the hidden field's value in clear (README.md says so).
-    assert TOKEN in stack.icingacli("director", "service", "show", "laozhang-balance gamma", "--host", "llm-director")
-    stack.icingacli("director", "config", "deploy")
-
-    def checked():
-        found = {r["attrs"]["display_name"]: r["attrs"] for r in stack.icinga_api(
-            "objects/services", filter='host.name=="llm-director"')}
-        if len(found) == 3 and not all(a["last_check_result"] for a in found.values()):
-            # a 15-minute template: ask for the first check now, as Icinga Web's "Check now" does
-            stack.icinga_api_post("actions/reschedule-check", {"type": "Service", "filter": 'host.name=="llm-director"',
-                                                               "force": True})
-        return found if len(found) == 3 and all(a["last_check_result"] for a in found.values()) else None
-
-    services = wait_for(checked, 120, "Icinga to run the three services the Director deployed")
-    states = {name: (a["state"], a["last_check_result"]["output"].splitlines()[0].strip(), a["check_interval"])
-              for name, a in services.items()}
-    (stack.base / "director-services.json").write_text(json.dumps(states, indent=1))
-    warning = "LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), below the warning threshold of 20 USD"
-    assert states == {"laozhang-balance alpha": (1, warning, 900), "laozhang-balance beta": (1, warning, 900),
-                      "laozhang-balance gamma": (0, "LAOZHANG_BALANCE OK - 15.00 USD left (account demo_user)", 900)}
-    page = stack.service_page("llm-director", "laozhang-balance gamma", "LAOZHANG_BALANCE OK")
-    assert "<th>laozhang_balance_access_token</th><td>***</td>" in page and TOKEN not in page
 
 
 GRAPHED = ("llm-graphs", "laozhang-balance falling")
@@ -436,3 +375,66 @@ def test_graphite_stack_graphs_every_templated_metric(stack):
     shot = screenshot.read_bytes()
     for name, colour in colours.items():
         assert _series_pixels(shot, colour) > 50, (name, "graph missing in the browser's view")
+
+
+def test_director_basket_deploys_services_that_icinga_checks(stack):
+    """(b) The Director as its README steps run it: kickstart imports the command, the Basket brings the fields
+    and templates, a host with two account names gets one service each from an apply-for rule, a third account
+    is a single service with the hidden token field; deployed, Icinga runs them all."""
+    stack.icingacli("director", "migration", "run")
+    stack.icingacli("director", "kickstart", "run")
+    stack.icingacli("director", "basket", "restore", stdin=BASKET.read_text())
+    command = json.loads(stack.icingacli("director", "command", "show", "laozhang_balance", "--json"))
+    imported = {(a.get("value") or a.get("set_if")).strip("$") for a in command["arguments"].values()}
+    used = set(re.findall(r"\$(laozhang_balance_\w+)\$", (CONTRIB / "icinga" / "command.conf").read_text()))
+    # The Director 1.10 has no env for commands: kickstart brings the arguments only (README.md says so).
+    assert "env" not in command and imported == used - {"laozhang_balance_access_token"}
+    fields = dict(stack.director_sql(
+        "SELECT df.varname, df.datatype || ' ' || COALESCE(ds.setting_value, '-') FROM icinga_service_field f"
+        " JOIN director_datafield df ON df.id = f.datafield_id JOIN icinga_service s ON s.id = f.service_id"
+        " LEFT JOIN director_datafield_setting ds ON ds.datafield_id = df.id AND ds.setting_name = 'visibility'"
+        " WHERE s.object_name = 'laozhang-balance' AND s.object_type = 'template'"))
+    assert set(fields) == used, set(fields) ^ used
+    assert fields["laozhang_balance_access_token"].endswith("DataTypeString hidden")
+    assert fields["laozhang_balance_token_file"].endswith("DataTypeString visible")
+    assert fields["laozhang_balance_verbose"].endswith("DataTypeBoolean -")
+
+    secrets = stack.base / "secrets"
+    secrets.mkdir()
+    for name in ("alpha", "beta"):
+        (secrets / ("laozhang-%s.token" % name)).write_text(TOKEN + "\n")
+    stack.icingacli("director", "host", "create", "llm-director", "--json", json.dumps({
+        "imports": ["laozhang-balance-accounts"], "check_command": "dummy",
+        "vars": {"dummy_state": 0, "laozhang_balance_accounts": ["alpha", "beta"],
+                 "laozhang_balance_url": stack.fake.url, "laozhang_balance_warning": "20"}}))
+    # README.md's apply rule, with the secrets folder of the test instead of /etc/icinga2/secrets
+    stack.icingacli("director", "service", "create", "laozhang-balance $config$", "--json", json.dumps({
+        "object_type": "apply", "imports": ["laozhang-balance"], "apply_for": "host.vars.laozhang_balance_accounts",
+        "assign_filter": "host.vars.laozhang_balance_accounts=true",
+        "vars": {"laozhang_balance_token_file": "%s/laozhang-$config$.token" % secrets}}))
+    stack.icingacli("director", "service", "create", "laozhang-balance gamma", "--json", json.dumps({
+        "object_type": "object", "host": "llm-director", "imports": ["laozhang-balance"],
+        "vars": {"laozhang_balance_access_token": TOKEN, "laozhang_balance_warning": "10",
+                 "laozhang_balance_critical": "5"}}))
+    # What the Director's Preview shows: the hidden field's value in clear (README.md says so).
+    assert TOKEN in stack.icingacli("director", "service", "show", "laozhang-balance gamma", "--host", "llm-director")
+    stack.icingacli("director", "config", "deploy")
+
+    def checked():
+        found = {r["attrs"]["display_name"]: r["attrs"] for r in stack.icinga_api(
+            "objects/services", filter='host.name=="llm-director"')}
+        if len(found) == 3 and not all(a["last_check_result"] for a in found.values()):
+            # a 15-minute template: ask for the first check now, as Icinga Web's "Check now" does
+            stack.icinga_api_post("actions/reschedule-check", {"type": "Service", "filter": 'host.name=="llm-director"',
+                                                               "force": True})
+        return found if len(found) == 3 and all(a["last_check_result"] for a in found.values()) else None
+
+    services = wait_for(checked, 120, "Icinga to run the three services the Director deployed")
+    states = {name: (a["state"], a["last_check_result"]["output"].splitlines()[0].strip(), a["check_interval"])
+              for name, a in services.items()}
+    (stack.base / "director-services.json").write_text(json.dumps(states, indent=1))
+    warning = "LAOZHANG_BALANCE WARNING - 15.00 USD left (account demo_user), below the warning threshold of 20 USD"
+    assert states == {"laozhang-balance alpha": (1, warning, 900), "laozhang-balance beta": (1, warning, 900),
+                      "laozhang-balance gamma": (0, "LAOZHANG_BALANCE OK - 15.00 USD left (account demo_user)", 900)}
+    page = stack.service_page("llm-director", "laozhang-balance gamma", "LAOZHANG_BALANCE OK")
+    assert "<th>laozhang_balance_access_token</th><td>***</td>" in page and TOKEN not in page
