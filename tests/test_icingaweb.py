@@ -160,8 +160,9 @@ object IdoPgsqlConnection "ido" {
 object GraphiteWriter "graphite" {
   host = "127.0.0.1"; port = %(carbon_port)d; enable_send_thresholds = true
 }
-object Host "llm-graphs" {
+object Host "llm-gateway" {
   check_command = "dummy"
+  check_interval = 2s
   vars.dummy_state = 0
   vars.laozhang_accounts["falling"] = {
     laozhang_balance_url = "%(falling_url)s"
@@ -171,10 +172,6 @@ object Host "llm-graphs" {
     laozhang_balance_state_file = "%(falling_state)s"
     laozhang_balance_token_file = "%(token_file)s"
   }
-}
-object Host "llm-gateway" {
-  check_command = "dummy"
-  vars.dummy_state = 0
   vars.laozhang_accounts["production"] = {
     laozhang_balance_url = "%(url)s"
     laozhang_balance_warning = 20
@@ -291,9 +288,9 @@ def test_service_page_shows_status_perfdata_and_masks_the_token(stack):
     assert TOKEN not in host and TOKEN not in staging
 
 
-GRAPHED = ("llm-graphs", "laozhang-balance falling")
+GRAPHED = ("llm-gateway", "laozhang-balance falling")
 # GraphiteWriter's default service_name_template, with '.' and ' ' of the names written as '_'
-GRAPHED_PREFIX = "icinga2.llm-graphs.services.laozhang-balance_falling.laozhang_balance"
+GRAPHED_PREFIX = "icinga2.llm-gateway.services.laozhang-balance_falling.laozhang_balance"
 
 
 def _template_metrics():
