@@ -169,6 +169,7 @@ object Host "llm-gateway" {
     laozhang_balance_warning = 50
     laozhang_balance_critical = 20
     laozhang_balance_forecast_window = 1
+    laozhang_balance_spend_window = 10
     laozhang_balance_state_file = "%(falling_state)s"
     laozhang_balance_token_file = "%(token_file)s"
   }
@@ -190,7 +191,7 @@ object Host "llm-gateway" {
 ''' % {"command": CONTRIB / "icinga" / "command.conf", "services": services_every_two_seconds(base),
        "password": API_PASSWORD, "pg_port": pg.port, "url": api.url, "base": base, "token": TOKEN,
        "token_file": token_file, "carbon_port": stack.graphite.line_port, "falling_url": stack.falling.url,
-       "falling_state": _forty_minutes_of_history(base)}
+       "falling_state": _forty_minutes_of_history(base, stack.falling.url)}
     icinga_node_main_conf(base, plugin_dir(base), zones, stack.api_port,
                           listener_options="; accept_config = true; accept_commands = true", objects=objects)
     return base, base / "main.conf", token_file
@@ -212,11 +213,16 @@ class Falling:
         answer(handler)
 
 
-def _forty_minutes_of_history(base):
-    """A state file as forty minutes of earlier checks leave it, so that the first check has a forecast
-    (it needs half the one-hour window) and draws days left and the spending rate."""
+def _forty_minutes_of_history(base, url):
+    """A state file as earlier checks leave it, written by the package's own state module: a sample of forty
+    minutes ago gives the first check a forecast (half the one-hour window), one of seven minutes ago a spend
+    rate (half the ten-minute spend window), so every graph has data from the start."""
+    from check_laozhang_balance import client, state
+
     path = base / "state-falling.json"
-    path.write_text(json.dumps({"version": 1, "samples": [[time.time() - 2400, 31000000, 9000000]]}))
+    now = time.time()
+    state.update(str(path), state.owner(client.public_url(url), str(account()["data"]["id"]), ""),
+                 lambda old: ([(now - 2400, 31000000, 9000000), (now - 420, 30100000, 9900000)], None))
     return path
 
 
@@ -293,15 +299,25 @@ GRAPHED = ("llm-gateway", "laozhang-balance falling")
 GRAPHED_PREFIX = "icinga2.llm-gateway.services.laozhang-balance_falling.laozhang_balance"
 
 
-def _template_metrics():
-    """{graph template: [metric path]} as the shipped templates name them."""
+def _templates(kind):
+    """{graph template: its section of `kind` (metrics_filters, functions)} of the shipped templates."""
     import configparser
 
     ini = configparser.ConfigParser(interpolation=None)
     ini.read(GRAPH_TEMPLATES)
-    return {section.split(".")[0]: [v.strip('"').replace("$service_name_template$", GRAPHED_PREFIX)
-                                    for v in ini[section].values()]
-            for section in ini.sections() if section.endswith(".metrics_filters")}
+    return {section.split(".")[0]: ini[section] for section in ini.sections() if section.endswith("." + kind)}
+
+
+def _template_metrics():
+    """{graph template: [metric path]} as the shipped templates name them."""
+    return {name: [v.strip('"').replace("$service_name_template$", GRAPHED_PREFIX) for v in section.values()]
+            for name, section in _templates("metrics_filters").items()}
+
+
+def _template_colours():
+    """{graph template: the colours of the series it draws}."""
+    return {name: re.findall(r"'(#[0-9a-f]{6})'", " ".join(section.values()))
+            for name, section in _templates("functions").items()}
 
 
 def _series_pixels(png, colour):
@@ -342,16 +358,16 @@ def test_graphite_stack_graphs_every_templated_metric(stack):
     # GraphiteWriter sends no .warn/.crit for the check's range thresholds (README.md says why)
     assert not any(m.endswith((".warn", ".crit")) for m in stored), stored
 
-    colours = {name: re.search(r"'(#[0-9a-f]{6})'", (GRAPH_TEMPLATES.read_text().split("[%s.functions]" % name)[1])
-                               ).group(1) for name in templates}
-    for name, colour in colours.items():
+    colours = _template_colours()
+    for name, series in colours.items():
         graph = requests.get(stack.url(
             "graphite/graph/service", **{"host.name": GRAPHED[0], "service.name": GRAPHED[1],
                                          "service.check_command": "laozhang_balance", "template": name,
                                          "start": "-60", "width": "440", "height": "220"}), timeout=60)
         assert graph.status_code == 200 and graph.headers["Content-Type"] == "image/png", (name, graph.text[:500])
         (stack.base / ("%s.png" % name)).write_bytes(graph.content)
-        assert _series_pixels(graph.content, colour) > 50, name
+        for colour in series:
+            assert _series_pixels(graph.content, colour) > 50, (name, colour)
     # the check above can fail: the module's "no data" image, the same graph over a time with no points
     empty = requests.get(stack.url(
         "graphite/graph/service", **{"host.name": GRAPHED[0], "service.name": GRAPHED[1],
@@ -359,7 +375,7 @@ def test_graphite_stack_graphs_every_templated_metric(stack):
                                      "start": "-86400", "end": "-43200", "width": "440", "height": "220"}), timeout=60)
     assert empty.headers["Content-Type"] == "image/png", empty.text[:500]
     (stack.base / "no-data.png").write_bytes(empty.content)
-    assert _series_pixels(empty.content, colours["laozhang_balance-remaining"]) == 0
+    assert _series_pixels(empty.content, colours["laozhang_balance-remaining"][0]) == 0
 
     screenshot = stack.base / "service-detail.png"
     browser = need("chromium", "chromium")
@@ -370,8 +386,9 @@ def test_graphite_stack_graphs_every_templated_metric(stack):
                           capture_output=True, text=True, timeout=180, start_new_session=True)
     assert screenshot.exists(), done.stderr[-2000:]
     shot = screenshot.read_bytes()
-    for name, colour in colours.items():
-        assert _series_pixels(shot, colour) > 50, (name, "graph missing in the browser's view")
+    for name, series in colours.items():
+        for colour in series:
+            assert _series_pixels(shot, colour) > 50, (name, colour, "missing in the browser's view")
 
 
 def test_director_basket_deploys_services_that_icinga_checks(stack):
