@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import SCRIPT, SCRIPT_VARIABLE, TOKEN
+from conftest import SCRIPT, SCRIPT_VARIABLE, TOKEN, free_port
 from daemons import CONTRIB, ROOT, can_run
 from fake_api import account
 from zabbix_server import ZabbixAgent, ZabbixServer
@@ -148,8 +148,12 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
     timeline.reach("UNKNOWN: token refused", {"state_code": "3", "state": "UNKNOWN", "status": refused,
                                               "remaining_usd": "30"}, [unknown_refused])
     api.answer(502, {"success": False, "message": "bad gateway"})
-    timeline.reach("UNKNOWN: API down (HTTP 502)", {"state_code": "3", "status": re.compile(
+    timeline.reach("UNKNOWN: API failing (HTTP 502)", {"state_code": "3", "status": re.compile(
         r"the API is failing \(HTTP 502.*")}, [unknown_refused])
+    macro("{$LAOZHANG.URL}", "http://127.0.0.1:%d/api/user/self" % free_port())
+    timeline.reach("UNKNOWN: API down (nothing listens)", {"state_code": "3", "status": re.compile(
+        r"connection to 127\.0\.0\.1:\d+ refused: nothing listens there.*")}, [unknown_refused])
+    macro("{$LAOZHANG.URL}", api.url)
     api.behave(lambda handler: handler.server.closing.wait(30))
     timeline.reach("UNKNOWN: API silent, the check's -t ends it", {"state_code": "3", "status": re.compile(
         r"no complete answer from .* within %d s.*" % CHECK_TIMEOUT)}, [unknown_refused])
