@@ -125,8 +125,10 @@ def parse_args(argv=None):
                         help="read the access token from the file PATH; without this option it comes from the "
                              "environment variable %s" % ENV_VAR)
     parser.add_argument("--ca-file", metavar="PATH",
-                        help="trust the CA certificates in PATH (PEM) instead of the system's, for a "
-                             "self-hosted server with a private CA")
+                        help="trust only the CA certificates in PATH (PEM), for a self-hosted server with a "
+                             "private CA (default: the first of $REQUESTS_CA_BUNDLE, $CURL_CA_BUNDLE, "
+                             "$SSL_CERT_FILE, $SSL_CERT_DIR that is set, else the system's CA directory, "
+                             "/etc/ssl/certs on Debian, else requests' bundle; -v says which)")
     parser.add_argument("--quota-per-unit", metavar="N", type=_quota_per_usd, default=Decimal(DEFAULT_QUOTA_PER_USD),
                         help="quota units per USD, or 'auto' to read it from the server's /api/status "
                              "(one more request) (default: %s)" % DEFAULT_QUOTA_PER_USD)

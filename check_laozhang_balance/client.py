@@ -7,7 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 from nagiosplugin import CheckError
 
-from . import __version__, network_errors, route
+from . import __version__, network_errors, route, trust
 from .account import Reply
 from .safe_text import cannot_read, one_line
 
@@ -100,7 +100,7 @@ def get(url, headers, timeout, ca_file=None):
             # Authorization header with credentials from ~/.netrc; explicit
             # proxies (None: none) stop it from choosing its own from the environment.
             response = session.get(url, headers=sent, timeout=(timeout, timeout), stream=True,
-                                   allow_redirects=False, verify=ca_file or True, auth=lambda r: r,
+                                   allow_redirects=False, verify=trust.verify(url, ca_file), auth=lambda r: r,
                                    proxies=dict.fromkeys(("http", "https", "all"), way.proxy))
             with response:
                 wire, body = _read_body(response)

@@ -7,7 +7,7 @@ import time
 import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
-from . import account, client, credentials, forecast, history, spending, state
+from . import account, client, credentials, forecast, history, spending, state, trust
 from .money import cents, floored, micros, plain, to_usd
 from .safe_text import cannot_read, one_line, redact
 from .thresholds import describe, spec
@@ -99,6 +99,7 @@ class Balance(nagiosplugin.Resource):
         if cfg.response_file:
             return account.Reply(status=200, body=_read_saved(cfg.response_file))
         token, self.notes = credentials.load(cfg.token_file, os.environ)
+        self.notes += trust.notes(cfg.url, cfg.ca_file)
         headers = {"Authorization": token}
         if cfg.user_id is not None:
             headers["New-Api-User"] = str(cfg.user_id)
