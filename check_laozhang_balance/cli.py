@@ -33,6 +33,12 @@ class _Parser(argparse.ArgumentParser):
         # it follows the output rules of everything else, one short clean line.
         raise UsageError(one_line(message, 300))
 
+    def _print_message(self, message, file=None):
+        # argparse drops a failed write of --help or --version; the process's
+        # end must see it (a full disk, a closed pipe) to exit 3, not 0.
+        if message:
+            (file or sys.stderr).write(message)
+
 
 def _threshold(unit, above=False):
     def parse(text):

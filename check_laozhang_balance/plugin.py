@@ -7,7 +7,7 @@ import time
 import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
-from . import account, client, credentials, forecast, history, spending, state, trust
+from . import account, client, credentials, forecast, history, interrupts, spending, state, trust
 from .money import cents, floored, micros, plain, to_usd
 from .safe_text import cannot_read, one_line, redact
 from .thresholds import describe, spec
@@ -45,12 +45,13 @@ class Balance(nagiosplugin.Resource):
         cfg = self.settings
         awaited = "complete answer from %s" % client.public_url(cfg.url)
         try:
-            self.account = account.from_reply(self._reply())
-            if self.quota_per_usd == "auto":
-                self.quota_per_usd = account.quota_per_unit(
-                    client.get(client.status_url(cfg.url), {}, cfg.timeout, cfg.ca_file))
-            awaited = "lock on the state file, which another run holds,"
-            self._predict(self.account)
+            with interrupts.armed():
+                self.account = account.from_reply(self._reply())
+                if self.quota_per_usd == "auto":
+                    self.quota_per_usd = account.quota_per_unit(
+                        client.get(client.status_url(cfg.url), {}, cfg.timeout, cfg.ca_file))
+                awaited = "lock on the state file, which another run holds,"
+                self._predict(self.account)
         except nagiosplugin.Timeout:
             raise CheckError("no %s within %d s (--timeout)" % (awaited, cfg.timeout)) from None
         except CheckError as exc:

@@ -36,7 +36,7 @@ def test_a_network_check_imports_requests_but_not_pkg_resources(api):
 
 def test_console_script_is_a_thin_entry_point():
     text = Path(SCRIPT).read_text()
-    assert "from check_laozhang_balance.cli import main" in text
+    assert "from check_laozhang_balance.command import main" in text
     assert "pkg_resources" not in text
 
 
