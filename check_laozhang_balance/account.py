@@ -3,7 +3,6 @@
 import json
 from collections import namedtuple
 from decimal import Decimal
-from http import HTTPStatus
 
 from nagiosplugin import CheckError
 
@@ -145,6 +144,10 @@ def _status_problem(reply):
 
 def status_phrase(status):
     """'Not Found' for 404; '' for a status HTTP does not name."""
+    # Here, not at the top: building HTTPStatus costs every run, and only
+    # errors need it.
+    from http import HTTPStatus
+
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -40,12 +40,9 @@ def default_path(url, account_id, username):
     from the server and the account as the API describes it, never from
     the token.
     """
-    # Here, not at the top: hashlib loads OpenSSL, a cost --help and
-    # --version need not pay.
-    import hashlib
-
+    sha256 = _sha256()
     host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(url).hostname or "local")
-    key = hashlib.sha256(("%s\n%s\n%s" % (url, account_id, username)).encode()).hexdigest()[:16]
+    key = sha256(("%s\n%s\n%s" % (url, account_id, username)).encode()).hexdigest()[:16]
     return os.path.join(directory(), "%s-%s.json" % (host, key))
 
 
@@ -62,9 +59,24 @@ def owner(url, account_id, username):
     """Whose samples these are: the server and the account id (a hash of the name if the server gives no id)."""
     if account_id:
         return {"server": url, "account_id": account_id}
-    import hashlib
+    return {"server": url, "account_name_sha256": _sha256()(username.encode("utf-8", "surrogatepass")).hexdigest()}
 
-    return {"server": url, "account_name_sha256": hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()}
+
+def _sha256():
+    """SHA-256 from the interpreter's own module where it has one (the same digest).
+
+    hashlib would load OpenSSL's libcrypto first, a tenth of the time of
+    --response-file, which needs no TLS; here, not at the top, because
+    --help and --version need no digest at all.
+    """
+    try:
+        from _sha2 import sha256  # CPython 3.12 and later
+    except ImportError:
+        try:
+            from _sha256 import sha256  # CPython 3.9 to 3.11
+        except ImportError:
+            from hashlib import sha256
+    return sha256
 
 
 def update(path, whose, change, wait=2.0):
