@@ -47,6 +47,10 @@ class Answer:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle on, the body waits
+    # for the client's delayed ACK (40 ms after a TLS handshake), a stall
+    # real servers (nginx, Go) do not have and the benchmark must not time.
+    disable_nagle_algorithm = True
 
     def do_GET(self):
         self.server.seen.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
