@@ -9,12 +9,13 @@ import os
 import random
 import signal
 import subprocess
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from conftest import SCRIPT, STATE_HOME, TOKEN, run_check
+from conftest import HOMES, SCRIPT, STATE_HOME, TOKEN, run_check
 from fake_api import Answer, account
 
 INTERRUPTED = "LAOZHANG_BALANCE UNKNOWN - interrupted by %s before the balance was read"
@@ -22,7 +23,7 @@ INTERRUPTED = "LAOZHANG_BALANCE UNKNOWN - interrupted by %s before the balance w
 
 def start(*args, **popen):
     """The installed check, started and left running."""
-    env = dict(os.environ, LAOZHANG_ACCESS_TOKEN=TOKEN, XDG_STATE_HOME=STATE_HOME)
+    env = dict(os.environ, LAOZHANG_ACCESS_TOKEN=TOKEN, XDG_STATE_HOME=STATE_HOME, HOME=tempfile.mkdtemp(dir=HOMES))
     popen.setdefault("stdout", subprocess.PIPE)
     popen.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([SCRIPT, *args], env=env, **popen)
@@ -142,7 +143,8 @@ def test_stdout_on_a_closed_pipe(api, tmp_path, args):
 
 def test_no_stdout_at_all(api):
     proc = subprocess.run(["bash", "-c", 'exec "$@" >&-', "check", SCRIPT, "--url", api.url],
-                          env=dict(os.environ, LAOZHANG_ACCESS_TOKEN=TOKEN, XDG_STATE_HOME=STATE_HOME),
+                          env=dict(os.environ, LAOZHANG_ACCESS_TOKEN=TOKEN, XDG_STATE_HOME=STATE_HOME,
+                                   HOME=tempfile.mkdtemp(dir=HOMES)),
                           capture_output=True, timeout=60)
     assert proc.returncode == 3
     assert proc.stderr == b""
