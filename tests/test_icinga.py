@@ -242,3 +242,104 @@ object Host "agent" {
     assert list((agent / "data").rglob("global-templates/**/command.conf"))
     # the agent ran the check as that user: the forecast's state file it wrote is that user's
     assert (agent / "state.json").owner() == user
+
+
+SPEEDUP = 150  # Icinga's 2-second interval is a 5-minute one for the check
+
+
+def clock_wrapper(base, start):
+    """A PluginContribDir whose check_laozhang_balance runs the installed check under faketime, its clock
+    running SPEEDUP times faster from `start` (unix time) for every run alike, so that Icinga's 2-second
+    interval spans 5 minutes of the check's history."""
+    path = Path(base) / "plugins-fast-clock"
+    path.mkdir()
+    wrapper = path / "check_laozhang_balance"
+    wrapper.write_text('''#!/bin/sh
+now=$(%(date)s +%%s)
+export TZ=UTC
+exec %(faketime)s -f "@$(%(date)s -u -d @$(( %(start)d + (now - %(start)d) * %(speedup)d )) '+%%Y-%%m-%%d %%H:%%M:%%S')" \\
+    %(script)s "$@"
+''' % {"start": start, "speedup": SPEEDUP, "script": SCRIPT, "date": shutil.which("date"),
+       "faketime": shutil.which("faketime")})
+    wrapper.chmod(0o755)
+    return path
+
+
+class Spending:
+    """The API's answer at the faked time of the request: 1 USD an hour, ten times that from `burst` seconds on."""
+
+    def __init__(self, start, burst):
+        self.start, self.burst = start, burst
+
+    def __call__(self, handler):
+        import time
+
+        elapsed = (time.time() - self.start) * SPEEDUP
+        used = elapsed / 3600 + max(0, elapsed - self.burst) * 9 / 3600
+        Answer(body=account(quota=int((1000 - used) * 500000), used_quota=int((100 + used) * 500000)))(handler)
+
+
+def test_icinga_runs_the_spend_alert_through_a_burst(monitoring_home, token_file):
+    """The command's spend variables in a live Icinga 2: OK while the spending is steady, WARNING then CRITICAL
+    once a burst at ten times the rate starts, as the daemon records it."""
+    import time
+
+    base, user = monitoring_home.path, monitoring_home.user
+    shutil.copy(CONTRIB / "icinga" / "command.conf", base / "command.conf")
+    start = int(time.time())
+    api = ApiServer()
+    api.behave(Spending(start, burst=75 * 60))
+    spool, writer = perfdata_writer(base)
+    main = base / "main.conf"
+    main.write_text('''
+const PluginDir = "/usr/lib/nagios/plugins"
+const PluginContribDir = "%s"
+const NodeName = "test-node"
+include <itl>
+include <plugins>
+include "%s"
+include "%s"
+object CheckerComponent "checker" { }
+%s
+object Host "llm-gateway" {
+  check_command = "dummy"
+  vars.dummy_state = 0
+  vars.laozhang_accounts["production"] = {
+    laozhang_balance_url = "%s"
+    laozhang_balance_token_file = "%s"
+    laozhang_balance_state_file = "%s/state-spend.json"
+    laozhang_balance_warning_spend = 50
+    laozhang_balance_critical_spend = 100
+  }
+}
+''' % (clock_wrapper(base, start), base / "command.conf", services_every_two_seconds(base), writer, api.url,
+       token_file, base))
+    timeline = []
+
+    def critical_recorded():
+        state, output, perf = results(spool).get("laozhang-balance production", ("", "", ""))
+        if output and (not timeline or timeline[-1][1] != output.strip()):
+            timeline.append((state, output.strip(), perf))
+        return timeline if state == "CRITICAL" else None
+
+    constants = icinga_constants(base, user)
+    monitoring_home.hand_over()
+    daemon = Daemon(["icinga2", "daemon", "-c", str(main), *constants], base / "icinga.log")
+    try:
+        wait_for(critical_recorded, 180, "Icinga recording the burst as CRITICAL")
+    finally:
+        daemon.stop()
+        api.close()
+    states = [state for state, _, _ in timeline]
+    print("\n".join("%s | %s" % (output, perf) for _, output, perf in timeline))
+    # steady spending first: OK, with the rate in the performance data once it is known
+    steady = [perf for state, _, perf in timeline if state == "OK" and "spend_usd_per_day=" in perf]
+    assert steady and all(re.search(r"spend_usd_per_day=2[0-9]\.\d+;~:50;~:100", perf) for perf in steady[:1])
+    assert states.index("WARNING") < states.index("CRITICAL")
+    assert "OK" not in states[states.index("WARNING"):]
+    warning = timeline[states.index("WARNING")][1]
+    assert re.search(r"spending \d+\.\d\d USD/day over the last 60 min, above the warning threshold of 50 USD/day$",
+                     warning), warning
+    assert re.search(r"spending \d+\.\d\d USD/day over the last 60 min, above the critical threshold of 100 "
+                     r"USD/day$", timeline[-1][1])
+    assert "invalid perfdata" not in (base / "icinga.log").read_text().lower()
