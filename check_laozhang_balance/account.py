@@ -19,8 +19,15 @@ AUTH_HINT = "use the account's system AccessToken (console: account settings, Sy
 
 # namedtuple, not dataclass: dataclasses imports inspect, a tenth of the
 # start-up time of the paths that need no network.
-Account = namedtuple("Account", "quota used_quota request_count username group account_id", defaults=("", "", ""))
-Account.__doc__ = "The balance endpoint's figures (int, or Decimal if the server sends fractions) and names."
+Account = namedtuple("Account", "quota used_quota request_count username group account_id expires_at unlimited "
+                                "source scope",
+                     defaults=("", "", "", None, False, "/api/user/self", "the account's"))
+Account.__doc__ = """The figures (int, or Decimal if the server sends fractions) and names the server gave.
+
+In key mode (key_usage.py) they are a model key's: `quota` is None for a key without a limit,
+`request_count` None, `expires_at` unix seconds or None for never; `source` and `scope` say
+which endpoint answered and whose figures they are.
+"""
 
 Reply = namedtuple("Reply", "status body retry_after location route", defaults=("", "", ""))
 Reply.__doc__ = "What came back from the endpoint: status, decoded body, the headers that matter, the way it came."
@@ -31,17 +38,17 @@ def from_reply(reply):
     if 300 <= reply.status < 400:
         raise CheckError(_redirect_problem(reply))
     if not 200 <= reply.status < 300:
-        raise CheckError(_status_problem(reply))
-    document = _decode(reply.body)
+        raise CheckError(status_problem(reply))
+    document = decode(reply.body)
     if not isinstance(document, dict):
-        raise CheckError("the answer is JSON but %s, not an object with 'data'" % _kind(document))
+        raise CheckError("the answer is JSON but %s, not an object with 'data'" % kind(document))
     _unambiguous(document, "", ("success", "data"))
     if document.get("success") is False:
         raise CheckError(_refused(reply.status, document))
     data = document.get("data")
     if not isinstance(data, dict):
         raise CheckError("the answer has no 'data' object (%s)" % (
-            "%s instead" % _kind(data) if "data" in document else "missing"))
+            "%s instead" % kind(data) if "data" in document else "missing"))
     _unambiguous(data, "data.", _RELIED_ON)
     return Account(
         quota=_number(data, "quota"),
@@ -53,7 +60,7 @@ def from_reply(reply):
     )
 
 
-def _said(document):
+def said(document):
     """The server's own words in an error document, its message and code, as a clause."""
     if not isinstance(document, dict):
         return ""
@@ -93,10 +100,10 @@ _REFUSALS = (
 
 
 def _refused(status, document):
-    said = _said(document)
-    words = said.lower()
+    clause = said(document)
+    words = clause.lower()
     hint = next((hint for needles, hint in _REFUSALS if any(n in words for n in needles)), AUTH_HINT)
-    return "authentication refused (HTTP %d%s): %s" % (status, said, hint)
+    return "authentication refused (HTTP %d%s): %s" % (status, clause, hint)
 
 
 def quota_per_unit(reply):
@@ -106,7 +113,7 @@ def quota_per_unit(reply):
         raise CheckError("--quota-per-unit auto: the server's /api/status answered HTTP %d %s, %s"
                          % (reply.status, status_phrase(reply.status), fix))
     try:
-        document = _decode(reply.body)
+        document = decode(reply.body)
         data = document.get("data") if isinstance(document, dict) else None
         _unambiguous(data, "data.", ("quota_per_unit",))
     except CheckError as exc:
@@ -119,14 +126,14 @@ def quota_per_unit(reply):
     return Decimal(ratio)
 
 
-def _status_problem(reply):
+def status_problem(reply):
     try:
-        document = _decode(reply.body)
+        document = decode(reply.body)
     except CheckError:
         document = None
     if reply.status in (401, 403):
         return _refused(reply.status, document)
-    detail = "HTTP %d %s%s" % (reply.status, status_phrase(reply.status), _said(document))
+    detail = "HTTP %d %s%s" % (reply.status, status_phrase(reply.status), said(document))
     wait = one_line(reply.retry_after, 40)
     if wait:
         detail += ", retry after %s" % (wait + " s" if wait.isdigit() else wait)
@@ -158,7 +165,7 @@ def _reject_constant(name):
     raise ValueError("%s is not a JSON number" % name)
 
 
-def _decode(body):
+def decode(body):
     if not body.strip():
         raise CheckError("the answer is empty, not JSON")
     try:
@@ -200,7 +207,7 @@ def _unambiguous(obj, prefix, keys):
                          "ask the server's operator" % " and ".join("'%s%s'" % (prefix, key) for key in twice))
 
 
-def _kind(value):
+def kind(value):
     if value is None:
         return "null"
     # isinstance: objects are _Object, a dict.
@@ -213,7 +220,7 @@ def _number(data, field):
         raise CheckError("the answer's data has no '%s'" % field)
     value = data[field]
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        raise CheckError("the answer's data.%s is %s, not a number" % (field, _kind(value)))
+        raise CheckError("the answer's data.%s is %s, not a number" % (field, kind(value)))
     if not -_IMPLAUSIBLE < value < _IMPLAUSIBLE:
         raise CheckError("the answer's data.%s is not a plausible number" % field)
     # Quota units are whole numbers; a fraction finer than this is noise

@@ -1,18 +1,20 @@
 """The command line: options, usage errors as UNKNOWN, and the Check they build."""
 
 import argparse
+import os
 import sys
 from decimal import Decimal, InvalidOperation
 
 import nagiosplugin
 
-from . import __version__, client, last_known, thresholds
-from .credentials import ENV_VAR
+from . import __version__, client, credentials, last_known, thresholds
+from .credentials import ENV_VAR, KEY_ENV_VAR
 from .money import DEFAULT_QUOTA_PER_USD, MAX_QUOTA_PER_USD, MIN_QUOTA_PER_USD, floored, micros, plain, plausible_ratio
 from .forecast import DEFAULT_SPEND_MINUTES, DEFAULT_WINDOW_HOURS
 from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, as_prometheus, failure
-from .plugin import NAME, Balance, BalanceSummary, QuotaContext, ThresholdContext, ValueContext
+from .plugin import NAME, Balance, ExpiryContext, QuotaContext, ThresholdContext, ValueContext
 from .safe_text import one_line, quoted
+from .summary import BalanceSummary
 from .settings import Settings
 from .spending import SpendContext
 
@@ -168,6 +170,14 @@ def parse_args(argv=None):
                              "average over --forecast-window (once that window holds 6 h of history)")
     parser.add_argument("--critical-spend-ratio", metavar="N", type=_ratio,
                         help="CRITICAL likewise")
+    parser.add_argument("--key-file", metavar="PATH",
+                        help="key mode: check a model API key's own remaining quota and expiry with the key itself "
+                             "(read from the file PATH, or from the environment variable %s), so the monitoring "
+                             "host needs no AccessToken" % KEY_ENV_VAR)
+    parser.add_argument("--warning-expiry", metavar="DAYS", type=_threshold("days"),
+                        help="key mode: WARNING when the key expires in fewer than DAYS")
+    parser.add_argument("--critical-expiry", metavar="DAYS", type=_threshold("days"),
+                        help="key mode: CRITICAL likewise (default: CRITICAL once the key has expired)")
     parser.add_argument("--format", choices=FORMATS, default="nagios",
                         help="output: nagios (status line and performance data), json (one object, for "
                              "Zabbix), prometheus (text exposition format); exit codes are the same in all "
@@ -200,14 +210,23 @@ def _unrecognized(words):
         more = "%d %sword%s" % (others, "more " if named else "", "s" if others > 1 else "")
         named = "%s and %s" % (named, more) if named else more
     hint = ""
-    if any("token" in option for option in options):
-        hint = (" (the access token is read from --token-file or %s only, never from the command line)" % ENV_VAR)
+    if any("token" in option or "key" in option for option in options):
+        hint = (" (the access token is read from --token-file or %s, a model API key from --key-file or %s, "
+                "never from the command line)" % (ENV_VAR, KEY_ENV_VAR))
     return "unrecognized arguments: %s%s" % (named, hint)
 
 
-def settings_from(args):
-    """The run's Settings; the default critical threshold is filled in here, once."""
-    return Settings(url=args.url, token_file=args.token_file, timeout=args.timeout, quota_per_usd=args.quota_per_unit,
+def settings_from(args, environ):
+    """The run's Settings; the mode and the default critical thresholds are settled here, once."""
+    try:
+        mode = credentials.mode(args.token_file, args.key_file, environ)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if mode == "key" and args.response_file:
+        raise UsageError("--response-file reads a saved /api/user/self answer, which key mode does not use")
+    expired = thresholds.parse(thresholds.NOTHING_LEFT, unit="days")
+    return Settings(mode=mode, key_file=args.key_file, warning_expiry=args.warning_expiry,
+                    critical_expiry=args.critical_expiry or expired, url=args.url, token_file=args.token_file, timeout=args.timeout, quota_per_usd=args.quota_per_unit,
                     response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id,
                     state_file=args.state_file, window_hours=args.forecast_window,
                     warning=args.warning, critical=args.critical or thresholds.parse(thresholds.NOTHING_LEFT),
@@ -227,6 +246,7 @@ def build_check(settings):
         ThresholdContext("days_left", settings.warning_days, settings.critical_days, fmt=floored, unit="days"),
         ValueContext("usd_per_day", fmt=micros),
         SpendContext(settings),
+        ExpiryContext("key_days_left", settings.warning_expiry, settings.critical_expiry, fmt=floored, unit="days"),
         BalanceSummary(balance))
 
 
@@ -237,6 +257,7 @@ def main(argv=None):
     sys.stdout.reconfigure(errors="backslashreplace")
     try:
         args = parse_args(argv)
+        settings = settings_from(args, os.environ)
     except UsageError as exc:
         reason = "%s (see --help)" % exc
         words = sys.argv[1:] if argv is None else argv
@@ -247,7 +268,8 @@ def main(argv=None):
             # The series of a usage error are the account's own, as far as
             # the words tell: a typo must not start new ones.
             url = _requested(words, "--url", DEFAULT_URL)
-            label = _requested(words, "--label", None) or default_label(_requested(words, "--token-file", None))
+            label = _requested(words, "--label", None) or default_label(
+                _requested(words, "--token-file", None) or _requested(words, "--key-file", None))
             sys.stdout.write(failure(render, reason, url, label, _memory(render, url, label)))
         else:
             print("%s UNKNOWN - %s" % (NAME.upper(), reason))
@@ -255,12 +277,13 @@ def main(argv=None):
     _encode_for(args.format)
     runtime = nagiosplugin.Runtime()
     if args.format != "nagios":
-        label = args.label or default_label(args.token_file)
+        label = args.label or default_label(settings.key_file if settings.mode == "key" else settings.token_file,
+                                            settings.mode)
         render = RENDERERS[args.format]
         runtime.output = StructuredOutput(runtime.logchan, render, args.url, label, _memory(render, args.url, label))
     else:
         runtime.output = NagiosOutput(runtime.logchan)
-    build_check(settings_from(args)).main(verbose=args.verbose, timeout=args.timeout)
+    build_check(settings).main(verbose=args.verbose, timeout=args.timeout)
 
 
 def _memory(render, url, label):
@@ -268,9 +291,9 @@ def _memory(render, url, label):
     return last_known.Memory(last_known.default_path(url, label)) if render is as_prometheus else None
 
 
-def default_label(token_file):
-    """Where the token comes from names the account: never the token, never the API's answer."""
-    return token_file or "$" + ENV_VAR
+def default_label(secret_file, mode="token"):
+    """Where the token (or key) comes from names the account: never the secret, never the API's answer."""
+    return secret_file or "$" + (KEY_ENV_VAR if mode == "key" else ENV_VAR)
 
 
 def _encode_for(output_format):

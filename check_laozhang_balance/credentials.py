@@ -1,15 +1,24 @@
-"""Where the access token comes from: a file or the environment, never the command line."""
+"""Where the secret comes from (the access token, or a model API key in key mode): a file or the
+environment, never the command line."""
 
 import logging
 import os
 import re
 import stat
+from collections import namedtuple
 
 from nagiosplugin import CheckError
 
 from .safe_text import cannot_read, keep_secret, one_line
 
 ENV_VAR = "LAOZHANG_ACCESS_TOKEN"
+KEY_ENV_VAR = "LAOZHANG_API_KEY"
+
+Kind = namedtuple("Kind", "what file option env_var content macros")
+Kind.__doc__ = "One kind of secret and the words that name it in messages."
+TOKEN = Kind("access token", "token file", "--token-file", ENV_VAR, "the account's system AccessToken",
+             " ($USER3$ of contrib/nagios, {$LAOZHANG.TOKEN_FILE} of contrib/zabbix)")
+KEY = Kind("API key", "key file", "--key-file", KEY_ENV_VAR, "the model API key (sk-...) the application uses", "")
 
 _log = logging.getLogger("nagiosplugin")
 
@@ -18,36 +27,54 @@ _MAX_FILE = 64 * 1024
 _NOT_IN_HEADER = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def load(token_file, environ):
-    """(token, notes): the token to send, and remarks for the verbose output.
+def mode(token_file, key_file, environ):
+    """'token' or 'key': which secret this run uses, or ValueError when that is not clear.
 
-    The token is never part of an error: a message that quoted it would
+    An option wins over the environment; of the two variables alone, the one that is set.
+    """
+    if token_file is not None and key_file is not None:
+        raise ValueError("--token-file and --key-file are two modes: give one of them")
+    if key_file is not None:
+        return "key"
+    if token_file is None and environ.get(KEY_ENV_VAR, "").strip():
+        if environ.get(ENV_VAR, "").strip():
+            raise ValueError("both %s and %s are set: give --token-file or --key-file to choose the mode, or unset "
+                             "one" % (ENV_VAR, KEY_ENV_VAR))
+        return "key"
+    return "token"
+
+
+def load(path, environ, kind=TOKEN):
+    """(secret, notes): the secret to send, and remarks for the verbose output.
+
+    The secret is never part of an error: a message that quoted it would
     put it into notifications and monitoring history.
     """
     notes = []
-    if token_file is not None and not token_file.strip():
+    if path is not None and not path.strip():
         # What `--token-file '$USER3$'` becomes when the macro is not set:
-        # falling back to the environment would use a token nobody chose.
-        raise CheckError("--token-file is given but empty, as a macro that is not set leaves it ($USER3$ "
-                         "of contrib/nagios, {$LAOZHANG.TOKEN_FILE} of contrib/zabbix): set it to the token "
-                         "file's path, or leave --token-file out to use $%s" % ENV_VAR)
-    if token_file:
-        token = _read_file(token_file, notes).strip()
-        origin = "the token file %s" % one_line(token_file)
+        # falling back to the environment would use a secret nobody chose.
+        raise CheckError("%s is given but empty, as a macro that is not set leaves it%s: set it to the %s's "
+                         "path, or leave %s out to use $%s" % (kind.option, kind.macros, kind.file, kind.option,
+                                                               kind.env_var))
+    if path:
+        secret = _read_file(path, notes, kind).strip()
+        origin = "the %s %s" % (kind.file, one_line(path))
     else:
-        token = environ.get(ENV_VAR, "").strip()
-        origin = "$%s" % ENV_VAR
-        if not token:
-            raise CheckError("no access token: set %s in the check's environment or give --token-file PATH" % ENV_VAR)
-    if not token:
-        raise CheckError("%s is empty: put the account's system AccessToken in it" % origin)
-    # Before anything a server says is shown: it may echo the token back.
-    keep_secret(token)
-    _log.info("access token from %s, %d characters", origin, len(token))
-    if _NOT_IN_HEADER.search(token) or not _latin1(token):
+        secret = environ.get(kind.env_var, "").strip()
+        origin = "$%s" % kind.env_var
+        if not secret:
+            raise CheckError("no %s: set %s in the check's environment or give %s PATH"
+                             % (kind.what, kind.env_var, kind.option))
+    if not secret:
+        raise CheckError("%s is empty: put %s in it" % (origin, kind.content))
+    # Before anything a server says is shown: it may echo the secret back.
+    keep_secret(secret)
+    _log.info("%s from %s, %d characters", kind.what, origin, len(secret))
+    if _NOT_IN_HEADER.search(secret) or not _latin1(secret):
         raise CheckError("%s holds a line break, a control character or a non-Latin-1 character, "
-                         "so it cannot be sent as an HTTP header: copy the token again" % origin)
-    return token, notes
+                         "so it cannot be sent as an HTTP header: copy the %s again" % (origin, kind.what.split()[-1]))
+    return secret, notes
 
 
 def _latin1(text):
@@ -58,21 +85,21 @@ def _latin1(text):
     return True
 
 
-def _read_file(path, notes):
+def _read_file(path, notes, kind):
     try:
         with open(path, "rb") as handle:
             mode = os.fstat(handle.fileno()).st_mode
             if not stat.S_ISREG(mode):
-                raise CheckError("the token file %s is not a regular file" % one_line(path))
+                raise CheckError("the %s %s is not a regular file" % (kind.file, one_line(path)))
             raw = handle.read(_MAX_FILE + 1)
     except OSError as exc:
-        raise CheckError(cannot_read("token file", path, exc)) from None
+        raise CheckError(cannot_read(kind.file, path, exc)) from None
     if len(raw) > _MAX_FILE:
-        raise CheckError("the token file %s is too large to hold a token" % one_line(path))
+        raise CheckError("the %s %s is too large to hold %s" % (kind.file, one_line(path), kind.what))
     if mode & (stat.S_IROTH | stat.S_IWOTH):
-        notes.append("the token file %s is open to every user on this machine (mode %04o): "
-                     "chmod 600 it, or 640 with the monitoring user's group" % (one_line(path), stat.S_IMODE(mode)))
+        notes.append("the %s %s is open to every user on this machine (mode %04o): chmod 600 it, or 640 with "
+                     "the monitoring user's group" % (kind.file, one_line(path), stat.S_IMODE(mode)))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise CheckError("the token file %s is not UTF-8 text" % one_line(path)) from None
+        raise CheckError("the %s %s is not UTF-8 text" % (kind.file, one_line(path))) from None

@@ -54,6 +54,7 @@ class StructuredOutput(Output):
             "values": values,
             "account": balance.account.username if balance.account else "",
             "label": self.label,
+            "key": _key(balance),
             "thresholds": {
                 key: spec(getattr(contexts[name], level)) if getattr(contexts[name], level) is not None else None
                 for key, name, level in (("warning", "remaining_usd", "warning"),
@@ -76,9 +77,19 @@ class StructuredOutput(Output):
         return self.document
 
 
+def _key(balance):
+    """What key mode knows of the key (never the key itself), or None in the AccessToken mode."""
+    found = balance.account
+    if balance.settings.mode != "key" or found is None:
+        return None
+    return {"name": found.username or None, "expires_at": found.expires_at, "unlimited": found.unlimited,
+            "source": found.source}
+
+
 def failure(render, reason, url, label="", memory=None):
     """The document for a check that could not run at all (a usage error, an uncaught failure)."""
-    outcome = {"state_code": 3, "status": reason, "values": {}, "account": "", "label": label, "thresholds": {}}
+    outcome = {"state_code": 3, "status": reason, "values": {}, "account": "", "label": label, "key": None,
+               "thresholds": {}}
     if memory is not None:
         outcome["last_success"] = memory.settle({}, "")
     return render(outcome, url)
@@ -96,6 +107,7 @@ def as_json(outcome, url):
         "used_quota": _number(values.get("used_quota")),
         "request_count": _number(values.get("request_count")),
         "thresholds": outcome["thresholds"],
+        "key": outcome["key"],
         # As the performance data shows them: six decimals of USD, days rounded down.
         "forecast": ({"usd_per_day": _number(Decimal(micros(values["usd_per_day"]))),
                       "days_left": _number(Decimal(floored(values["days_left"])))}

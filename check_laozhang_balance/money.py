@@ -41,6 +41,11 @@ def floored(number, places=2):
     return str(Decimal(str(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR))
 
 
+def hundredths(value):
+    """Two decimals, rounded to the nearest, for the spending rate: it names no threshold to contradict."""
+    return format(value, ".2f")
+
+
 def micros(usd):
     """Six decimals, for performance data that keeps full precision."""
     return str(usd.quantize(_MICRO))

@@ -3,17 +3,19 @@
 import os
 import sys
 import time
+from decimal import Decimal
 
 import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
-from . import account, client, credentials, forecast, history, interrupts, spending, state, trust
-from .money import cents, floored, micros, plain, to_usd
-from .safe_text import cannot_read, one_line, redact
+from . import account, client, credentials, forecast, history, interrupts, key_usage, state, trust
+from .money import micros, plain, to_usd
+from .safe_text import cannot_read, redact
 from .thresholds import describe, spec
 
 
 NAME = "laozhang_balance"
+_DAY = 86400
 
 
 # data acquisition
@@ -46,29 +48,40 @@ class Balance(nagiosplugin.Resource):
         awaited = "complete answer from %s" % client.public_url(cfg.url)
         try:
             with interrupts.armed():
-                self.account = account.from_reply(self._reply())
-                if self.quota_per_usd == "auto":
-                    self.quota_per_usd = account.quota_per_unit(
-                        client.get(client.status_url(cfg.url), {}, cfg.timeout, cfg.ca_file))
+                if cfg.mode == "key":
+                    self.account, self.quota_per_usd = self._read_key()
+                else:
+                    self.account = account.from_reply(self._reply())
+                    if self.quota_per_usd == "auto":
+                        self.quota_per_usd = account.quota_per_unit(
+                            client.get(client.status_url(cfg.url), {}, cfg.timeout, cfg.ca_file))
                 awaited = "lock on the state file, which another run holds,"
-                self._predict(self.account)
+                if self.account.quota is not None:
+                    self._predict(self.account)
+                else:
+                    self.no_forecast = "no forecast: the key has no quota limit"
         except nagiosplugin.Timeout:
             raise CheckError("no %s within %d s (--timeout)" % (awaited, cfg.timeout)) from None
         except CheckError as exc:
             raise CheckError(redact(str(exc))) from None
-        found = self.account
-        metrics = [
-            nagiosplugin.Metric("remaining_usd", to_usd(found.quota, self.quota_per_usd), context="remaining_usd"),
-            nagiosplugin.Metric("quota", found.quota, context="quota"),
-            nagiosplugin.Metric("used_quota", found.used_quota, uom="c", context="counter"),
-            nagiosplugin.Metric("request_count", found.request_count, uom="c", context="counter"),
-        ]
+        return list(self._metrics(self.account))
+
+    def _metrics(self, found):
+        # A key without a limit has no balance: no made-up 100000000 USD.
+        if found.quota is not None:
+            yield nagiosplugin.Metric("remaining_usd", to_usd(found.quota, self.quota_per_usd), context="remaining_usd")
+            yield nagiosplugin.Metric("quota", found.quota, context="quota")
+        yield nagiosplugin.Metric("used_quota", found.used_quota, uom="c", context="counter")
+        if found.request_count is not None:
+            yield nagiosplugin.Metric("request_count", found.request_count, uom="c", context="counter")
+        if found.expires_at is not None:
+            yield nagiosplugin.Metric("key_days_left", Decimal(found.expires_at - time.time()) / _DAY,
+                                      context="key_days_left")
         if self.forecast:
-            metrics += [nagiosplugin.Metric("usd_per_day", self.forecast.usd_per_day, context="usd_per_day"),
-                        nagiosplugin.Metric("days_left", self.forecast.days_left, context="days_left")]
+            yield nagiosplugin.Metric("usd_per_day", self.forecast.usd_per_day, context="usd_per_day")
+            yield nagiosplugin.Metric("days_left", self.forecast.days_left, context="days_left")
         if self.spend:
-            metrics.append(nagiosplugin.Metric("spend_usd_per_day", self.spend.usd_per_day, context="spend"))
-        return metrics
+            yield nagiosplugin.Metric("spend_usd_per_day", self.spend.usd_per_day, context="spend")
 
     def _predict(self, found):
         """Record this run's sample, then forecast and measure the spending from the history, or say why not."""
@@ -78,10 +91,12 @@ class Balance(nagiosplugin.Resource):
             self.no_forecast = "no forecast: --response-file keeps a history only in a --state-file PATH you name"
             return
         url = client.public_url(cfg.url)
-        path = cfg.state_file or state.default_path(url, found.account_id, found.username)
+        # Keys have no account id; two keys on one server differ by where they are kept.
+        owner = found.account_id if cfg.mode == "token" else "key " + (cfg.key_file or "$" + credentials.KEY_ENV_VAR)
+        path = cfg.state_file or state.default_path(url, owner, found.username)
         now = time.time()
         try:
-            samples, remarks = state.update(path, state.owner(url, found.account_id, found.username), lambda old: (
+            samples, remarks = state.update(path, state.owner(url, owner, found.username), lambda old: (
                 history.record(old, now, int(found.quota), int(found.used_quota), cfg.window,
                                cfg.spend_window + forecast.SPEND_SLACK)), wait=cfg.timeout / 5)
         except state.StateError as exc:
@@ -94,6 +109,13 @@ class Balance(nagiosplugin.Resource):
         self.history = (path, len(samples), history.span_hours(samples))
         self.forecast, self.no_forecast = forecast.estimate(samples, found.quota, self.quota_per_usd, cfg.window)
         self.spend, self.no_spend = forecast.spend(samples, cfg.spend_window, self.quota_per_usd, self.forecast)
+
+    def _read_key(self):
+        cfg = self.settings
+        key, self.notes = credentials.load(cfg.key_file, os.environ, credentials.KEY)
+        self.notes += trust.notes(cfg.url, cfg.ca_file)
+        return key_usage.read(cfg.url, key, lambda url, headers: client.get(url, headers, cfg.timeout, cfg.ca_file),
+                              self.quota_per_usd)
 
     def _reply(self):
         cfg = self.settings
@@ -120,11 +142,6 @@ def _read_saved(path):
 
 
 # data evaluation
-
-def hundredths(value):
-    """Two decimals, rounded to the nearest, for the spending rate: it names no threshold to contradict."""
-    return format(value, ".2f")
-
 
 class ThresholdContext(nagiosplugin.Context):
     """A value against a warning and a critical range: the remaining USD, or the days left."""
@@ -167,6 +184,16 @@ class QuotaContext(ThresholdContext):
         return Result(Ok, None, metric)
 
 
+class ExpiryContext(ThresholdContext):
+    """Days until a model key expires: an expired key fails like an empty one."""
+
+    def evaluate(self, metric, resource):
+        result = super().evaluate(metric, resource)
+        if result.state != Ok and metric.value <= 0:
+            return Result(result.state, "a key past its expiry serves no requests", metric)
+        return result
+
+
 class ValueContext(nagiosplugin.Context):
     """Performance data only, never alerting: counters (uom 'c') and the spending rate."""
 
@@ -177,77 +204,3 @@ class ValueContext(nagiosplugin.Context):
 
     def performance(self, metric, resource):
         return Performance(metric.name, self.fmt(metric.value), self.uom)
-
-
-# data presentation
-
-class BalanceSummary(nagiosplugin.Summary):
-    """'49.99 USD left (account demo_user)', and on a problem, which threshold it crossed."""
-
-    def __init__(self, balance):
-        self.balance = balance
-
-    def ok(self, results):
-        return self._line(results, [])
-
-    def problem(self, results):
-        worst = results.first_significant
-        if worst.metric is None:
-            return str(worst)
-        # Both the USD and the days threshold may fire at the same level.
-        return self._line(results, [r.hint for r in results if r.state == worst.state and r.hint])
-
-    def verbose(self, results):
-        lines = list(self.balance.notes)
-        found = self.balance.account
-        if found is not None:
-            lines.append("account %s, group %s" % (found.username or "(no name)", found.group or "(none)"))
-            lines += self._amounts(found, self.balance.quota_per_usd)
-            # With --warning-days/--critical-days the status line says it already.
-            if self.balance.no_forecast and not self.balance.settings.forecast_required:
-                lines.append(self.balance.no_forecast)
-            lines += history_lines(self.balance)
-        return lines
-
-    def _amounts(self, found, per_usd):
-        if per_usd == "auto":
-            # /api/status failed: the units are known, what they are worth is not.
-            return ["remaining quota %s units, used quota %s units over %s requests"
-                    % (plain(found.quota), plain(found.used_quota), plain(found.request_count))]
-        origin = " (from the server's /api/status)" if self.balance.settings.quota_per_usd == "auto" else ""
-        return ["remaining quota %s units = %s USD at %s units per USD%s"
-                % (plain(found.quota), micros(to_usd(found.quota, per_usd)), plain(per_usd), origin),
-                "used quota %s units = %s USD over %s requests"
-                % (plain(found.used_quota), micros(to_usd(found.used_quota, per_usd)), plain(found.request_count))]
-
-    def _line(self, results, hints):
-        """'15.00 USD left (account x), about 3.0 days at 5.00 USD/day, below ... and below ...'.
-
-        No semicolons: Nagios turns them into colons in its log and status.
-        """
-        balance = self.balance
-        line = "%s USD left" % cents(results["remaining_usd"].metric.value)
-        if balance.account.username:
-            line += " (account %s)" % balance.account.username
-        if balance.forecast:
-            line += ", about %s days at %s USD/day" % (floored(balance.forecast.days_left, 1),
-                                                       hundredths(balance.forecast.usd_per_day))
-        if hints:
-            line += ", " + " and ".join(hints)
-        if balance.settings.forecast_required and not balance.forecast:
-            line += ", " + balance.no_forecast
-        return line
-
-
-def history_lines(balance):
-    """-v: where the history is and how far it reaches, and the spending over the spend window."""
-    lines = []
-    if balance.history:
-        path, count, hours = balance.history
-        lines.append("history: %d sample%s over %.1f h in %s"
-                     % (count, "" if count == 1 else "s", hours, one_line(path, 400)))
-    if balance.spend:
-        lines.append(spending.described(balance.spend, balance.settings))
-    elif balance.no_spend:
-        lines.append(balance.no_spend)
-    return lines

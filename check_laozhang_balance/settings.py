@@ -9,15 +9,19 @@ from .forecast import DEFAULT_SPEND_MINUTES, DEFAULT_WINDOW_HOURS
 
 _FIELDS = ("url token_file timeout quota_per_usd response_file ca_file user_id "
            "state_file window_hours warning critical warning_days critical_days "
-           "warning_spend critical_spend spend_window_minutes warning_spend_ratio critical_spend_ratio")
+           "warning_spend critical_spend spend_window_minutes warning_spend_ratio critical_spend_ratio "
+           "mode key_file warning_expiry critical_expiry")
 
 
 class Settings(namedtuple("Settings", _FIELDS, defaults=(None, None, None, None, DEFAULT_WINDOW_HOURS,
                                                          None, None, None, None,
-                                                         None, None, DEFAULT_SPEND_MINUTES, None, None))):
+                                                         None, None, DEFAULT_SPEND_MINUTES, None, None,
+                                                         "token", None, None, None))):
     """The server and credentials to ask, where the history lives, and the thresholds.
 
     USD, days and spend thresholds are nagiosplugin Ranges; spend ratios are floats.
+    `mode` is 'token' (the account's AccessToken, /api/user/self) or 'key' (a model API key's
+    own quota and expiry, key_usage.py); the expiry thresholds are days and apply to key mode.
     """
 
     __slots__ = ()

@@ -235,9 +235,11 @@ def test_garbage_answers_are_unknown_and_say_which_part(api, body, expected):
      "--quota-per-unit auto asks the server, --response-file does not: give the ratio as a number"),
     (["--user-id", "admin"], "argument --user-id: 'admin' is not a numeric user id"),
     (["--token", TOKEN], "unrecognized arguments: --token and 1 more word (the access token is read from "
-                         "--token-file or LAOZHANG_ACCESS_TOKEN only, never from the command line)"),
+                         "--token-file or LAOZHANG_ACCESS_TOKEN, a model API key from --key-file or LAOZHANG_API_KEY, "
+                         "never from the command line)"),
     (["--token=" + TOKEN], "unrecognized arguments: --token (the access token is read from "
-                           "--token-file or LAOZHANG_ACCESS_TOKEN only, never from the command line)"),
+                           "--token-file or LAOZHANG_ACCESS_TOKEN, a model API key from --key-file or LAOZHANG_API_KEY, "
+                         "never from the command line)"),
     (["extra"], "unrecognized arguments: 1 word"),
     (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["-w"], "argument -w/--warning: expected one argument"),

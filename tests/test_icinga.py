@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from conftest import SCRIPT, TOKEN, free_port
 from daemons import (CONTRIB, Daemon, checkcommand_include, icinga_constants, icinga_node_certificates,
                      icinga_node_main_conf, icinga_pki, icinga_validate, need, wait_for)
 from fake_api import Answer, ApiServer, account
+from key_servers import KEY, Gateway, Key
 
 
 
@@ -74,6 +76,8 @@ def accounts_dsl(servers, base, token_file):
     for index, (name, server) in enumerate(servers.items()):
         secret = ('laozhang_balance_token_file = "%s"' % token_file if index % 2 == 0
                   else 'laozhang_balance_access_token = "%s"' % TOKEN)
+        if name == "key":
+            secret = 'laozhang_balance_api_key = "%s"\n    laozhang_balance_warning_expiry = 14' % KEY
         entries.append('''  vars.laozhang_accounts["%s"] = {
     laozhang_balance_url = "%s"
     laozhang_balance_warning = 20
@@ -126,6 +130,10 @@ def test_single_node_records_every_state_with_perfdata(monitoring_home, token_fi
         for name, (answer, _) in STATES.items():
             servers[name] = ApiServer()
             servers[name].behave(answer)
+        # Key mode beside them: a gateway whose key expires in five days, the key handed over in the
+        # environment by the CheckCommand's laozhang_balance_api_key.
+        servers["key"] = ApiServer()
+        servers["key"].behave(Gateway("new-api", key=Key(remain=30000000, expires_at=int(time.time()) + 5 * 86400)))
         spool, writer = perfdata_writer(base)
         main = base / "main.conf"
         main.write_text('''
@@ -149,7 +157,7 @@ object Host "llm-gateway" {
         monitoring_home.hand_over()
         daemon = Daemon(["icinga2", "daemon", "-c", str(main), *constants], base / "icinga.log")
         try:
-            seen = wait_for(lambda: (lambda r: r if len(r) == len(STATES) else None)(results(spool)), 90,
+            seen = wait_for(lambda: (lambda r: r if len(r) == len(servers) else None)(results(spool)), 90,
                             "a result for every service in Icinga's perfdata files")
         finally:
             daemon.stop()
@@ -166,6 +174,12 @@ object Host "llm-gateway" {
     assert re.search(r"quota=1000000;10000000:;2500000:", seen["laozhang-balance crit"][2])
     assert "authentication refused (HTTP 401" in seen["laozhang-balance refused"][1]
     assert seen["laozhang-balance refused"][2] == ""
+    key_state, key_output, key_perf = seen["laozhang-balance key"]
+    assert key_state == "WARNING", key_output
+    assert re.match(r"LAOZHANG_BALANCE WARNING - 60\.00 USD left \(key chatbot-prod\), expires \S+ \S+ UTC, below the "
+                    r"warning threshold of 14 days", key_output), key_output
+    assert "key_days_left=4.99;14:;@~:0" in key_perf and KEY not in key_output
+    assert servers["key"].seen[0]["headers"]["Authorization"] == "Bearer " + KEY
     assert "invalid perfdata" not in log.lower(), log
     # the check ran as that user: the forecast's state files it wrote are that user's
     assert {path.owner() for path in base.glob("state-*.json")} == {user}

@@ -5,13 +5,15 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import SCRIPT, TOKEN
 from daemons import CONTRIB, Daemon, need, wait_for
-from fake_api import account
+from fake_api import ApiServer, account
+from key_servers import KEY, Gateway, Key
 
 STOCK = Path("/etc/nagios4/nagios.cfg")
 # The resource.cfg line, in a file whose name keeps it out of a `cp *.cfg conf.d/`.
@@ -66,9 +68,9 @@ def test_drop_ins_pass_nagios4_v_on_the_stock_configuration(readable_dir, nagios
     def counted(output, what):
         return int(re.search(r"Checked (\d+) %s\." % what, output).group(1))
 
-    # our example adds one host and one service, our command file one command (unless the package's is
-    # in the stock count already)
-    for what, added in (("services", 1), ("hosts", 1), ("commands", 0 if packaged else 1)):
+    # our example adds one host and two services, our command file two commands, the account's and key
+    # mode's (unless the package's file is in the stock count already)
+    for what, added in (("services", 2), ("hosts", 1), ("commands", 0 if packaged else 2)):
         assert counted(checked.stdout, what) == counted(stock, what) + added, what
 
 
@@ -120,10 +122,20 @@ def test_nagios_runs_the_service_and_records_its_state(monitoring_home, api, nag
     # The shipped service, pointed at the test server through its third argument.
     service = (CONTRIB / "nagios" / "laozhang-balance-service.cfg").read_text()
     assert "check_laozhang_balance!20!5!--warning-days 7" in service
+    # The key service, pointed at a gateway whose key expires in five days.
+    key_api = ApiServer()
+    key_api.behave(Gateway("new-api", key=Key(remain=30000000, expires_at=int(time.time()) + 5 * 86400)))
+    key_file = home / "chatbot.key"
+    key_file.write_text(KEY)
+    key_file.chmod(0o600)
+    assert "check_laozhang_key!/etc/nagios4/laozhang-chatbot.key!5!1!--warning-expiry 14" in service
     (home / "service.cfg").write_text(service.replace(
         "check_laozhang_balance!20!5!--warning-days 7",
         "check_laozhang_balance!%s!--warning-days 7 --url %s --state-file %s/state.json" % (thresholds, api.url,
-                                                                                             home)))
+                                                                                             home)).replace(
+        "check_laozhang_key!/etc/nagios4/laozhang-chatbot.key!5!1!--warning-expiry 14",
+        "check_laozhang_key!%s!5!1!--warning-expiry 14 --url %s --state-file %s/key-state.json"
+        % (key_file, key_api.url, home)))
     # Debian's templates and the ping.cfg that defines linux-server's host check
     objects = "\n".join(["cfg_file=/etc/nagios4/objects/%s.cfg" % name
                          for name in ("commands", "contacts", "timeperiods", "templates")]
@@ -160,12 +172,20 @@ log_service_retries=1
     daemon = Daemon([nagios4, str(home / "nagios.cfg")], home / "daemon.log",
                     env=dict(os.environ, XDG_STATE_HOME=str(home)))
     try:
-        status = wait_for(lambda: (lambda s: s if s.get("plugin_output") else None)(
-            _status(home / "status.dat").get("LaoZhang balance", {})), 90, "a result in Nagios' status.dat")
+        both = wait_for(lambda: (lambda s: s if all(s.get(name, {}).get("plugin_output") for name in (
+            "LaoZhang balance", "LaoZhang key chatbot")) else None)(_status(home / "status.dat")), 90,
+            "a result for both services in Nagios' status.dat")
+        status, key_status = both["LaoZhang balance"], both["LaoZhang key chatbot"]
         # Nagios removes status.dat when it stops.
         status_text = (home / "status.dat").read_text()
     finally:
         daemon.stop()
+        key_api.close()
+    assert key_status["current_state"] == "1"
+    assert re.match(r"LAOZHANG_BALANCE WARNING - 60\.00 USD left \(key chatbot-prod\), expires \S+ \S+ UTC, below "
+                    r"the warning threshold of 14 days", key_status["plugin_output"]), key_status["plugin_output"]
+    assert re.search(r"key_days_left=4\.99;14:;@~:0", key_status["performance_data"]), key_status["performance_data"]
+    assert KEY not in status_text and key_api.seen[0]["headers"]["Authorization"] == "Bearer " + KEY
     assert status["current_state"] == state
     assert status["plugin_output"] == "LAOZHANG_BALANCE " + output
     assert perf in status["performance_data"]
