@@ -194,7 +194,8 @@ log_service_retries=1
         word = output.split()[0]
         assert "SERVICE ALERT: llm-gateway;LaoZhang balance;%s;SOFT;1;LAOZHANG_BALANCE %s" % (word, word) in log
     assert TOKEN not in log and TOKEN not in status_text
-    assert [seen["headers"]["Authorization"] for seen in api.seen] == ([TOKEN] if user3 else [])
+    # Nagios may check the balance again (a retry) while the key service's first result is awaited.
+    assert {seen["headers"]["Authorization"] for seen in api.seen} == ({TOKEN} if user3 else set())
     if user3:
         # the check ran as that user: the forecast's state file it wrote is that user's
         assert (home / "state.json").owner() == user
