@@ -53,7 +53,8 @@ def prom(api, *args, state_home, faketime=None):
 
 
 def test_metrics_pass_promtool_in_every_state(api, promtool, tmp_path):
-    """OK, WARNING, CRITICAL, a forecast, a failure after success, a failure with no success ever, a usage error."""
+    """OK, WARNING with a forecast, a spend spike, CRITICAL, a failure after success, a failure with no success
+    ever, a usage error."""
     home = tmp_path / "state"
     key = '{server="127.0.0.1:%d",account="prod"}' % api.port
     outputs = {}
@@ -62,6 +63,10 @@ def test_metrics_pass_promtool_in_every_state(api, promtool, tmp_path):
     api.answer(body=account(quota=int(19.5 * 500000), used_quota=int(10.5 * 500000)))
     outputs["WARNING with a forecast"] = prom(api, "--label", "prod", "-w", "20", "-c", "5", "--critical-days", "1",
                                               state_home=home, faketime="2026-11-02 00:00:00")
+    # Half an hour later one more USD is gone: 48 USD a day over the spend window (issue 20).
+    api.answer(body=account(quota=int(18.5 * 500000), used_quota=int(11.5 * 500000)))
+    outputs["WARNING on a spend spike"] = prom(api, "--label", "prod", "-w", "10", "--warning-spend", "20",
+                                               state_home=home, faketime="2026-11-02 00:30:00")
     api.answer(body=account(quota=4 * 500000, used_quota=26 * 500000))
     outputs["CRITICAL"] = prom(api, "--label", "prod", "-w", "20", "-c", "5", state_home=home,
                                faketime="2026-11-03 12:00:00")
@@ -73,7 +78,9 @@ def test_metrics_pass_promtool_in_every_state(api, promtool, tmp_path):
         code, said = promtool_metrics(promtool, run.stdout)
         assert (code, said) == (0, ""), (state, said, run.stdout)
         assert TOKEN not in run.stdout
-    assert [run.code for run in outputs.values()] == [0, 1, 2, 3, 3, 3]
+    assert [run.code for run in outputs.values()] == [0, 1, 1, 2, 3, 3, 3]
+    spike = series(outputs["WARNING on a spend spike"].stdout)
+    assert abs(spike["laozhang_balance_spend_usd_per_day" + key] - 48) < 0.1
 
     forecast = series(outputs["WARNING with a forecast"].stdout)
     # 19.5 USD at 10.5 USD a day: 1.857 days, in seconds (faketime starts each run a little late,
@@ -141,7 +148,7 @@ def test_two_accounts_on_one_server_have_their_own_series(api, tmp_path):
 def test_alert_rules_pass_promtool_and_their_unit_tests_cover_every_rule(promtool):
     checked = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 7 rules found" in checked.stdout
+    assert "SUCCESS: 8 rules found" in checked.stdout
     tested = subprocess.run([promtool, "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, timeout=60)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
     rules = {rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]}
@@ -156,6 +163,8 @@ def test_alert_rules_pass_promtool_and_their_unit_tests_cover_every_rule(promtoo
     ("for: 15m", "for: 10m"),
     ("laozhang_balance_fetch_success == 0", "max by (server) (laozhang_balance_fetch_success) == 0"),
     ("< 3 * 86400", "< 2 * 86400"),
+    ("> 3 * laozhang_balance_usd_per_day", "> 2 * laozhang_balance_usd_per_day"),
+    ("> 3 * laozhang_balance_usd_per_day", "> 3 * laozhang_balance_usd_per_day or laozhang_balance_spend_usd_per_day"),
     ("unless on (instance, account)", "unless on (instance)"),
 ])
 def test_the_rule_unit_tests_catch_a_broken_rule(promtool, tmp_path, original, mutant):
