@@ -166,3 +166,34 @@ def test_any_numbers_in_the_fields_yield_an_account_or_a_clean_error(quota, used
 @given(st.binary(max_size=64))
 def test_any_bytes_yield_an_account_or_a_clean_error(body):
     _check_parsed(body)
+
+
+_HIDDEN = ("Cc", "Cf", "Cs")
+
+
+@given(st.text(st.characters(), max_size=300), st.integers(min_value=2, max_value=250))
+def test_one_line_leaves_no_hidden_character_and_keeps_its_bound(text, limit):
+    import unicodedata
+
+    shown = one_line(text, limit)
+    assert len(shown) <= limit
+    assert "|" not in shown and "\n" not in shown
+    assert not [c for c in shown if unicodedata.category(c) in _HIDDEN]
+
+
+# A token made of letters that the text around it never holds, so any piece
+# of it in the output can only have come from the token.
+_TOKEN_CHARS = "QWXZ|\xa0 "
+
+
+@given(st.text(st.sampled_from(_TOKEN_CHARS), min_size=12, max_size=40).filter(lambda t: t.strip()),
+       st.text(st.characters(blacklist_characters=_TOKEN_CHARS), max_size=260),
+       st.text(st.characters(blacklist_characters=_TOKEN_CHARS), max_size=40),
+       st.integers(min_value=20, max_value=250))
+def test_no_piece_of_a_secret_survives_cleaning_and_cutting(token, before, after, limit):
+    token = token.strip()
+    keep_secret(token)
+    for echoed in (token, " ".join(token.replace("|", " ").split()), token.replace(" ", "\u200b ")):
+        shown = one_line(before + echoed + after, limit)
+        cleaned = " ".join(token.replace("|", " ").split())
+        assert not any(piece in shown for piece in (cleaned[i:i + 8] for i in range(len(cleaned) - 7))), shown
