@@ -6,11 +6,13 @@ item values, item states, trigger states and open problems are read back through
 The timeline goes to timeline.txt beside the daemons' logs, to stdout (pytest -s) and into any failure.
 """
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from zabbix_timeline import Timeline, matches
 TEMPLATE = CONTRIB / "zabbix" / "zbx_laozhang_balance_template.yaml"
 PARAMS = CONTRIB / "zabbix" / "laozhang_balance.conf"
 INSTALLED = "/usr/lib/nagios/plugins/check_laozhang_balance"
+STATE_HOME = "/var/lib/check_laozhang_balance"  # the UserParameter's XDG_STATE_HOME
 SERVER_TIMEOUT = 4  # the server's Timeout for agent checks (Debian's zabbix_server.conf says 4)
 CHECK_TIMEOUT = 2  # {$LAOZHANG.TIMEOUT}: the check's -t, below the server's Timeout
 SLOW_CHECK_TIMEOUT = 8  # a check allowed to outlast the server's Timeout
@@ -89,12 +92,15 @@ def zabbix(tmp_path, api):
         shutil.chown(token, "root", "zabbix")
         token.chmod(0o640)
         params = home / "laozhang_balance.conf"
-        params.write_text(PARAMS.read_text().replace(INSTALLED, str(check)))
+        state = home / "state"
+        state.mkdir(mode=0o700)
+        shutil.chown(state, "zabbix", "zabbix")
+        params.write_text(PARAMS.read_text().replace(INSTALLED, str(check)).replace(STATE_HOME, str(state)))
         server = ZabbixServer(tmp_path, SERVER_TIMEOUT)
         stack.append(server)
         agent = ZabbixAgent(home, "laozhang-test", params, AGENT_TIMEOUT)
         stack.append(agent)
-        yield server, agent, check, token
+        yield server, agent, check, token, state
     finally:
         for part in reversed(stack):
             part.stop()
@@ -102,7 +108,7 @@ def zabbix(tmp_path, api):
 
 
 def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_path):
-    server, agent, check, token = zabbix
+    server, agent, check, token, state = zabbix
     zbx = server.api
     assert zbx("configuration.import", format="yaml", source=TEMPLATE.read_text(), rules={
         part: {"createMissing": True} for part in ("groups", "templates", "items", "triggers")})
@@ -124,6 +130,8 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
     low = "LaoZhang balance low: 15 USD left (below 20 USD)"
     very_low = "LaoZhang balance very low: 2 USD left (below 5 USD)"
     used_up = "LaoZhang balance used up: 0 USD left"
+    fast = re.compile(r"LaoZhang balance spending fast: 59\.\d+ USD/day \(above 50 USD/day\)")
+    very_fast = re.compile(r"LaoZhang balance spending very fast: 239\.\d+ USD/day \(above 200 USD/day\)")
     unknown = "LaoZhang balance check cannot read the balance: "  # and the status text
 
     api.answer(body=account(quota=30 * USD))
@@ -141,6 +149,25 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
                    [low, very_low, used_up])
     api.answer(body=account(quota=30 * USD))
     timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
+
+    # The spend rate needs history 10 minutes deep: the check's own history, moved back in time.
+    def spend(added, label, values, problems):
+        (history,) = (state / "check_laozhang_balance").glob("*.json")
+        kept = json.loads(history.read_text())
+        used = kept["samples"][-1][2]
+        kept["samples"] = [[time.time() - 1800, 30 * USD, used]]
+        history.write_text(json.dumps(kept))
+        api.answer(body=account(quota=30 * USD, used_quota=used + added))
+        timeline.reach(label, values, problems)
+
+    # 1.25 USD in 30 minutes is 60 USD a day.
+    spend(USD * 5 // 4, "spending fast: 60 USD/day", {"state_code": "1", "state": "WARNING", "status": re.compile(
+        r"30\.00 USD left .*spending 59\.\d\d USD/day over the last 60 min, above the warning threshold of 50 "
+        r"USD/day"), "spend_usd_per_day": re.compile(r"59\.\d+")}, [fast])
+    spend(5 * USD, "spending very fast: 240 USD/day", {"state_code": "2", "state": "CRITICAL", "status": re.compile(
+        r".*spending 239\.\d\d USD/day over the last 60 min, above the critical threshold of 200 USD/day"),
+        "spend_usd_per_day": re.compile(r"239\.\d+")}, [fast, very_fast])
+    spend(0, "spending stopped: 0 USD/day", {"state_code": "0", "spend_usd_per_day": "0"}, [])
 
     api.answer(401, {"success": False, "message": "Unauthorized"})
     refused = re.compile(r"authentication refused \(HTTP 401, API says 'Unauthorized'\).*")
@@ -189,5 +216,6 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
         "event.get", eventids=[e["r_eventid"] for e in events], output=["clock"])}
     timeline.events(events, resolved)
     assert [matches(want, e["name"]) for want, e in zip(
-        [low, very_low, used_up, unknown_refused, unknown_broken, nodata], events)] == [True] * 6, timeline.text()
-    assert len(events) == 6 and all(e["r_eventid"] in resolved for e in events), timeline.text()
+        [low, very_low, used_up, fast, very_fast, unknown_refused, unknown_broken, nodata], events)] == [True] * 8, \
+        timeline.text()
+    assert len(events) == 8 and all(e["r_eventid"] in resolved for e in events), timeline.text()

@@ -83,7 +83,7 @@ class Timeline:
         items = snap["items"]
         line = "[%5.1f s] %s\n" % (time.monotonic() - self.started, label)
         line += "    values: %s\n" % "  ".join("%s=%s" % (k, items[k]["lastvalue"]) for k in (
-            "state_code", "state", "remaining_usd", "quota", "used_quota", "request_count"))
+            "state_code", "state", "remaining_usd", "quota", "used_quota", "request_count", "spend_usd_per_day"))
         line += "    status: %s\n" % items["status"]["lastvalue"]
         line += "    raw:    %s\n" % items["raw"]["lastvalue"][:160]
         line += "    items not supported: %s; triggers unknown: %s; agent interface: %s\n" % (
