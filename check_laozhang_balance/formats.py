@@ -132,6 +132,8 @@ _PROMETHEUS = (
      "Seconds until the balance is gone at the last forecast spending rate."),
     ("spend_usd_per_day", "spend_usd_per_day", "gauge", 1,
      "Spending rate over the spend window (--spend-window) in USD per day."),
+    ("key_days_left", "key_time_left_seconds", "gauge", 86400,
+     "Key mode: seconds until the model API key expires, at the last successful check."),
 )
 
 
@@ -166,8 +168,9 @@ def as_prometheus(outcome, url):
                    1, ',user="%s"' % _label(last["user"]))
     family("check_state", "gauge", "State of the last check: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.",
            outcome["state_code"])
+    # used_quota, not remaining_usd: a key without a limit has no balance but was read all the same.
     family("fetch_success", "gauge", "1 if the last check could read the balance, else 0.",
-           1 if "remaining_usd" in outcome["values"] else 0)
+           1 if "used_quota" in outcome["values"] else 0)
     return "\n".join(lines) + "\n"
 
 

@@ -2,10 +2,12 @@
 
 import calendar
 import json
+import subprocess
 
 import pytest
 
 from conftest import run_check
+from daemons import need
 from key_servers import KEY, Failing, Gateway, Key, Nothing
 
 NOW = "2026-11-28 00:00:00"
@@ -181,3 +183,22 @@ def test_forecast_in_key_mode(api, tmp_path):
                         secrets=(KEY,), faketime="2026-11-%02d 00:00:00" % (10 + day))
     assert run.status.startswith("LAOZHANG_BALANCE OK - 14.00 USD left (key chatbot-prod), about 14.0 days at "
                                  "1.00 USD/day")
+
+
+@pytest.mark.parametrize("key", [Key(expires_at=at("2026-12-08 00:00:00")), Key(unlimited=True)],
+                         ids=["expiring", "unlimited"])
+def test_prometheus_output_in_key_mode(api, tmp_path, key):
+    promtool = need("promtool", "prometheus")
+    api.behave(Gateway("new-api", key=key))
+    key_file = tmp_path / "chatbot.key"
+    key_file.write_text(KEY)
+    run = run_check("--url", api.url, "--key-file", str(key_file), "--format", "prometheus", token=None,
+                    secrets=(KEY,), faketime=NOW, home=tmp_path)
+    checked = subprocess.run([promtool, "check", "metrics"], input=run.stdout, capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    labels = '{server="127.0.0.1:%d",account="%s"}' % (api.port, key_file)
+    assert "laozhang_balance_fetch_success%s 1" % labels in run.lines
+    if key.unlimited:
+        assert not [line for line in run.lines if line.startswith("laozhang_balance_remaining_usd")]
+    else:
+        assert "laozhang_balance_key_time_left_seconds%s 864000" % labels in run.lines

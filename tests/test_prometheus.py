@@ -148,7 +148,7 @@ def test_two_accounts_on_one_server_have_their_own_series(api, tmp_path):
 def test_alert_rules_pass_promtool_and_their_unit_tests_cover_every_rule(promtool):
     checked = subprocess.run([promtool, "check", "rules", str(RULES)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 8 rules found" in checked.stdout
+    assert "SUCCESS: 10 rules found" in checked.stdout
     tested = subprocess.run([promtool, "test", "rules", str(RULE_TESTS)], capture_output=True, text=True, timeout=60)
     assert tested.returncode == 0 and "SUCCESS" in tested.stdout, tested.stdout + tested.stderr
     rules = {rule["alert"] for group in yaml.safe_load(RULES.read_text())["groups"] for rule in group["rules"]}
@@ -166,6 +166,8 @@ def test_alert_rules_pass_promtool_and_their_unit_tests_cover_every_rule(promtoo
     ("> 3 * laozhang_balance_usd_per_day", "> 2 * laozhang_balance_usd_per_day"),
     ("> 3 * laozhang_balance_usd_per_day", "> 3 * laozhang_balance_usd_per_day or laozhang_balance_spend_usd_per_day"),
     ("unless on (instance, account)", "unless on (instance)"),
+    ("< 14 * 86400", "< 7 * 86400"),
+    ("0 < laozhang_balance_key_time_left_seconds", "laozhang_balance_key_time_left_seconds"),
 ])
 def test_the_rule_unit_tests_catch_a_broken_rule(promtool, tmp_path, original, mutant):
     """The unit tests are not a formality: each of these once-plausible rules fails them."""

@@ -95,7 +95,7 @@ def check(resource):
         assert set(tag) == METRIC_TAG, tag
 
 
-@pytest.mark.parametrize("name", ["laozhang-balance.yml", "laozhang-balance-secrets.yml"])
+@pytest.mark.parametrize("name", ["laozhang-balance.yml", "laozhang-balance-secrets.yml", "laozhang-key.yml"])
 @pytest.mark.parametrize("split", [split_by_lines, split_by_separator])
 def test_sensuctl_accepts_every_resource(name, split):
     text = (SENSU / name).read_text()
@@ -119,7 +119,8 @@ def test_sensuctl_accepts_every_resource(name, split):
         assert secret == {"name": "LAOZHANG_ACCESS_TOKEN", "secret": by_type["Secret"]["metadata"]["name"]}
         assert "--token-file" not in command
     else:
-        assert command[command.index("--token-file") + 1].startswith("/etc/sensu/")
+        option = "--key-file" if "--key-file" in command else "--token-file"
+        assert command[command.index(option) + 1].startswith("/etc/sensu/")
 
 
 @pytest.mark.parametrize("split", [split_by_lines, split_by_separator])
