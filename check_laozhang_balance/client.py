@@ -47,6 +47,9 @@ def check_url(url):
         raise CheckError("--url is not a valid address: its host or port is malformed") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise CheckError("--url must be an https:// address of the balance endpoint")
+    if len(parts.hostname.split()) > 1:
+        # urllib3 versions disagree on what a space in a host name is; it is never one.
+        raise CheckError("--url is not a valid address: its host name %s is malformed" % one_line(parts.hostname, 100))
     if parts.scheme == "http" and not route.is_loopback(parts.hostname):
         raise CheckError(
             "refusing to send the access token in clear text to %s: use https:// "

@@ -41,7 +41,7 @@ def describe(exc, url, timeout, way, ca_file):
 
     parts = urlsplit(url)
     host = one_line(parts.hostname, 100)
-    address = "%s:%d" % (host, parts.port or (443 if parts.scheme == "https" else 80))
+    address = "%s:%d" % (host, parts.port if parts.port is not None else 443 if parts.scheme == "https" else 80)
     chain = causes(exc)
     if way.proxy:
         problem = _proxy_problem(exc, chain, way, address, timeout)
@@ -63,8 +63,9 @@ def describe(exc, url, timeout, way, ca_file):
     if isinstance(exc, requests.exceptions.ConnectionError) or _named(chain, "ProtocolError", "RemoteDisconnected"):
         return "connection to %s failed: the server hung up or broke the HTTP protocol" % address
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.URLRequired,
-                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)):
-        return "--url is not a valid address"
+                        requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema)) or _named(
+                            chain, "LocationParseError"):
+        return "--url is not a valid address: its host name %s is malformed" % host
     return "the request to %s failed for a reason this check cannot name" % address
 
 

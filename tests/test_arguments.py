@@ -143,3 +143,10 @@ def test_hostile_words_in_prometheus_series(args, server, account):
     checked = subprocess.run([promtool, "check", "metrics"], input=run.stdout.encode(), capture_output=True,
                              timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("host", ["a..b", "a" * 64 + ".example", "ex ample.com", "%zz"])
+def test_host_names_that_no_resolver_takes(host):
+    run = run_check("--url", "https://%s/api/user/self" % host, "-t", "3", "-vvv")
+    assert run.code == 3
+    assert run.status == "LAOZHANG_BALANCE UNKNOWN - --url is not a valid address: its host name %s is malformed" % host
