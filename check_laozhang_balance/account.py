@@ -78,8 +78,8 @@ def _redirect_problem(reply):
         return ("the server answered HTTP 304 Not Modified to a request that asked for no cached copy: "
                 "a cache or proxy in front of the API, or the API itself, is misbehaving: ask its operator")
     if not reply.location:
-        return ("the server answers HTTP %d %s without saying where to go: is --url the API endpoint?"
-                % (reply.status, status_phrase(reply.status)))
+        return ("the server answers %s without saying where to go: is --url the API endpoint?"
+                % status_words(reply.status))
     return ("the server redirects (HTTP %d) to %s, and redirects are not followed so the token goes nowhere "
             "else: give the final address with --url" % (reply.status, one_line(reply.location)))
 
@@ -110,8 +110,8 @@ def quota_per_unit(reply):
     """The server's quota units per USD from its public /api/status, for --quota-per-unit auto."""
     fix = "give the ratio as --quota-per-unit N"
     if not 200 <= reply.status < 300:
-        raise CheckError("--quota-per-unit auto: the server's /api/status answered HTTP %d %s, %s"
-                         % (reply.status, status_phrase(reply.status), fix))
+        raise CheckError("--quota-per-unit auto: the server's /api/status answered %s, %s"
+                         % (status_words(reply.status), fix))
     try:
         document = decode(reply.body)
         data = document.get("data") if isinstance(document, dict) else None
@@ -133,7 +133,7 @@ def status_problem(reply):
         document = None
     if reply.status in (401, 403):
         return _refused(reply.status, document)
-    detail = "HTTP %d %s%s" % (reply.status, status_phrase(reply.status), said(document))
+    detail = "%s%s" % (status_words(reply.status), said(document))
     wait = one_line(reply.retry_after, 40)
     if wait:
         detail += ", retry after %s" % (wait + " s" if wait.isdigit() else wait)
@@ -149,16 +149,16 @@ def status_problem(reply):
     return "the API rejected the request (%s)" % detail
 
 
-def status_phrase(status):
-    """'Not Found' for 404; '' for a status HTTP does not name."""
+def status_words(status):
+    """'HTTP 404 Not Found', or 'HTTP 999' for a status HTTP does not name."""
     # Here, not at the top: building HTTPStatus costs every run, and only
     # errors need it.
     from http import HTTPStatus
 
     try:
-        return HTTPStatus(status).phrase
+        return "HTTP %d %s" % (status, HTTPStatus(status).phrase)
     except ValueError:
-        return ""
+        return "HTTP %d" % status
 
 
 def _reject_constant(name):

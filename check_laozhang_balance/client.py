@@ -113,16 +113,19 @@ def get(url, headers, timeout, ca_file=None):
                response.status_code, where, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(requested)),
                time.monotonic() - started, len(body), wire,
                one_line(response.headers.get("Content-Encoding", "none"), 40))
-    return Reply(status=response.status_code, body=body, retry_after=response.headers.get("Retry-After", ""),
-                 location=_redirect_target(url, response.headers.get("Location", "")), route=way.note)
+    return Reply(status=response.status_code, body=body, retry_after=_header(response, "Retry-After"),
+                 location=_redirect_target(url, _header(response, "Location")), route=way.note)
+
+
+def _header(response, name):
+    """A header's value as the server meant it: http.client reads the bytes as Latin-1, servers send UTF-8."""
+    return response.headers.get(name, "").encode("latin-1", "replace").decode("utf-8", "replace")
 
 
 def _redirect_target(url, location):
     """Where a Location header points, fit for output; a malformed one is only said to be so."""
     if not location:
         return ""
-    # http.client reads header bytes as Latin-1; servers that send other bytes mean UTF-8.
-    location = location.encode("latin-1", "replace").decode("utf-8", "replace")
     try:
         return public_url(urljoin(url, location))
     except ValueError:
@@ -150,7 +153,7 @@ def _read_body(response):
     """
     import urllib3
 
-    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    encoding = _header(response, "Content-Encoding").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
     elif encoding == "deflate":

@@ -9,7 +9,7 @@ import re
 from urllib.parse import urlsplit
 
 from . import route, tls_errors
-from .account import status_phrase
+from .account import status_words
 from .safe_text import one_line
 
 
@@ -85,7 +85,7 @@ def _proxy_problem(exc, chain, way, address, timeout):
         return ("%s wants credentials (HTTP 407 to CONNECT %s): give them in %s as http://user:password@host:port"
                 % (proxy, address, way.variable))
     if status is not None:
-        return "%s refused to connect to %s (HTTP %d %s): %s" % (proxy, address, status, status_phrase(status), fix)
+        return "%s refused to connect to %s (%s): %s" % (proxy, address, status_words(status), fix)
     through = isinstance(exc, requests.exceptions.ProxyError) or _named(chain, "ProxyError")
     if not through and not isinstance(exc, requests.exceptions.ConnectTimeout):
         # Connected through the tunnel: what failed is the server's part.

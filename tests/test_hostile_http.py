@@ -140,3 +140,29 @@ def test_proxy_authentication_required_from_the_server_side(raw):
     unknown(server.url(), "a proxy between this check and the API wants credentials (HTTP 407 Proxy Authentication "
                           "Required): give them in the proxy variable as http://user:password@host:port, or add the "
                           "API's host to NO_PROXY")
+
+
+@pytest.mark.parametrize("raw, expected", [
+    (http("200 OK", [("X-%d" % i, "v") for i in range(200)] + [("Content-Length", "2")], b"{}"),
+     "connection to 127.0.0.1:{port} failed: the server hung up or broke the HTTP protocol"),
+    (http("200 OK", [("X", "v" * 70000), ("Content-Length", "2")], b"{}"),
+     "connection to 127.0.0.1:{port} failed: the server hung up or broke the HTTP protocol"),
+    (b"HTTP/1.1 abc OK\r\nContent-Length: 2\r\n\r\n{}",
+     "connection to 127.0.0.1:{port} failed: the server hung up or broke the HTTP protocol"),
+    (b"\x00\xff\x1b[2J\r\n\r\n", "connection to 127.0.0.1:{port} failed: the server hung up or broke the HTTP protocol"),
+    (http("200 OK", [("Transfer-Encoding", "chunked")], b"zz\r\n{}\r\n0\r\n\r\n"),
+     "the connection broke before the whole answer arrived (0 bytes read)"),
+    (http("999 Weird", [("Content-Length", "2")], b"{}"),
+     "the API is failing (HTTP 999), a fault on the server's side: wait, or ask its operator"),
+    (http("429 Too Many", [("Retry-After", "\u202e5\x1b"), ("Content-Length", "0")]),
+     "rate limited by the API (HTTP 429 Too Many Requests, retry after 5 s): check less often"),
+    (http("200 OK", [("Content-Encoding", "br\u202e|x"), ("Content-Length", "2")], b"{}"),
+     "the answer uses Content-Encoding 'br x', which this check does not decode"),
+], ids=["200-headers", "70-kb-header", "bad-status-line", "garbage", "bad-chunk", "status-999", "retry-after-bidi",
+        "encoding-bidi"])
+def test_broken_http_is_one_line_in_words(raw, expected):
+    server = RawServer(raw)
+    try:
+        unknown(server.url(), expected.format(port=server.port))
+    finally:
+        server.close()
