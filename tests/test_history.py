@@ -5,11 +5,14 @@ functions the check calls are run for a week of one-minute checks, which would t
 faketime runs, with the samples passed through JSON between runs as the state file does.
 """
 
+import datetime
 import json
 
 import pytest
 
 from check_laozhang_balance import forecast, history
+from conftest import run_check
+from fake_api import account
 
 HOUR = 3600
 USD = 500000
@@ -78,3 +81,26 @@ def test_a_reset_starts_the_spend_afresh_instead_of_a_negative_rate():
     samples, _ = history.record([(0.0, 0, 500), (600.0, 0, 600)], 1200.0, 0, 5, 72 * HOUR, 3660)
     assert samples == [(1200.0, 0, 5)]
     assert forecast.spend(samples, 3600, 1, None)[0] is None
+
+
+def test_the_installed_check_keeps_its_forecast_at_a_12_second_interval(api, tmp_path):
+    """The same under faketime with the installed check: a one-hour window, a run every 12 s for 66 min.
+
+    12 s is below the old spacing of window/288 (12.5 s), at which the history used to collapse to
+    its first and latest sample and the forecast lapsed when the first one left the window (minute 60).
+    """
+    state = tmp_path / "state.json"
+    start = datetime.datetime(2026, 11, 1)
+    seen = []
+    for step in range(66 * 5 + 1):
+        used = step * 12 * USD // HOUR  # 1 USD an hour
+        api.answer(body=account(quota=1000 * USD - used, used_quota=used))
+        when = (start + datetime.timedelta(seconds=12 * step)).strftime("%Y-%m-%d %H:%M:%S")
+        run = run_check("--url", api.url, "--state-file", str(state), "--forecast-window", "1", "--warning-days", "1",
+                        faketime=when)
+        seen.append((step * 12, run))
+    after = [(t, run) for t, run in seen if t >= 30 * 60]
+    lapsed = [(t, run.status) for t, run in after if "about 41.6 days at 24.00 USD/day" not in run.status]
+    assert lapsed == [], lapsed[:3]
+    assert len(after) == 181
+    assert len(json.loads(state.read_text())["samples"]) <= 64

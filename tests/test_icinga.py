@@ -120,23 +120,14 @@ object Host "llm-gateway" {
     assert "Instantiated 2 Services." in checked.stdout
 
 
-def test_single_node_records_every_state_with_perfdata(monitoring_home, token_file):
-    """As the nagios user wherever it can run the check under test (always for the package), as on Debian."""
-    base, user = monitoring_home.path, monitoring_home.user
+def single_node(base, plugins, accounts):
+    """(perfdata spool, main.conf) of one node that checks the host llm-gateway with `accounts`, every 2 s,
+    by contrib's command.conf and services.conf."""
     # Icinga reads its configuration after dropping to RunAsUser: copies it can read.
     shutil.copy(CONTRIB / "icinga" / "command.conf", base / "command.conf")
-    servers = {}
-    try:
-        for name, (answer, _) in STATES.items():
-            servers[name] = ApiServer()
-            servers[name].behave(answer)
-        # Key mode beside them: a gateway whose key expires in five days, the key handed over in the
-        # environment by the CheckCommand's laozhang_balance_api_key.
-        servers["key"] = ApiServer()
-        servers["key"].behave(Gateway("new-api", key=Key(remain=30000000, expires_at=int(time.time()) + 5 * 86400)))
-        spool, writer = perfdata_writer(base)
-        main = base / "main.conf"
-        main.write_text('''
+    spool, writer = perfdata_writer(base)
+    main = base / "main.conf"
+    main.write_text('''
 const PluginDir = "/usr/lib/nagios/plugins"
 const PluginContribDir = "%s"
 const NodeName = "test-node"
@@ -151,8 +142,23 @@ object Host "llm-gateway" {
   vars.dummy_state = 0
 %s
 }
-''' % (plugin_dir(base), base / "command.conf", services_every_two_seconds(base), writer,
-            accounts_dsl(servers, base, token_file)))
+''' % (plugins, base / "command.conf", services_every_two_seconds(base), writer, accounts))
+    return spool, main
+
+
+def test_single_node_records_every_state_with_perfdata(monitoring_home, token_file):
+    """As the nagios user wherever it can run the check under test (always for the package), as on Debian."""
+    base, user = monitoring_home.path, monitoring_home.user
+    servers = {}
+    try:
+        for name, (answer, _) in STATES.items():
+            servers[name] = ApiServer()
+            servers[name].behave(answer)
+        # Key mode beside them: a gateway whose key expires in five days, the key handed over in the
+        # environment by the CheckCommand's laozhang_balance_api_key.
+        servers["key"] = ApiServer()
+        servers["key"].behave(Gateway("new-api", key=Key(remain=30000000, expires_at=int(time.time()) + 5 * 86400)))
+        spool, main = single_node(base, plugin_dir(base), accounts_dsl(servers, base, token_file))
         constants = icinga_constants(base, user)
         monitoring_home.hand_over()
         daemon = Daemon(["icinga2", "daemon", "-c", str(main), *constants], base / "icinga.log")
@@ -286,8 +292,6 @@ class Spending:
         self.start, self.burst = start, burst
 
     def __call__(self, handler):
-        import time
-
         elapsed = (time.time() - self.start) * SPEEDUP
         used = elapsed / 3600 + max(0, elapsed - self.burst) * 9 / 3600
         Answer(body=account(quota=int((1000 - used) * 500000), used_quota=int((100 + used) * 500000)))(handler)
@@ -296,38 +300,17 @@ class Spending:
 def test_icinga_runs_the_spend_alert_through_a_burst(monitoring_home, token_file):
     """The command's spend variables in a live Icinga 2: OK while the spending is steady, WARNING then CRITICAL
     once a burst at ten times the rate starts, as the daemon records it."""
-    import time
-
     base, user = monitoring_home.path, monitoring_home.user
-    shutil.copy(CONTRIB / "icinga" / "command.conf", base / "command.conf")
     start = int(time.time())
     api = ApiServer()
     api.behave(Spending(start, burst=75 * 60))
-    spool, writer = perfdata_writer(base)
-    main = base / "main.conf"
-    main.write_text('''
-const PluginDir = "/usr/lib/nagios/plugins"
-const PluginContribDir = "%s"
-const NodeName = "test-node"
-include <itl>
-include <plugins>
-include "%s"
-include "%s"
-object CheckerComponent "checker" { }
-%s
-object Host "llm-gateway" {
-  check_command = "dummy"
-  vars.dummy_state = 0
-  vars.laozhang_accounts["production"] = {
+    spool, main = single_node(base, clock_wrapper(base, start), '''  vars.laozhang_accounts["production"] = {
     laozhang_balance_url = "%s"
     laozhang_balance_token_file = "%s"
     laozhang_balance_state_file = "%s/state-spend.json"
     laozhang_balance_warning_spend = 50
     laozhang_balance_critical_spend = 100
-  }
-}
-''' % (clock_wrapper(base, start), base / "command.conf", services_every_two_seconds(base), writer, api.url,
-       token_file, base))
+  }''' % (api.url, token_file, base))
     timeline = []
 
     def critical_recorded():
