@@ -19,6 +19,7 @@ from conftest import TOKEN, free_port
 from daemons import (CONTRIB, Daemon, Graphite, Postgres, icinga_constants, icinga_node_certificates, icinga_node_main_conf,
                      icinga_pki, need, wait_for)
 from fake_api import Answer, ApiServer, account
+from key_servers import KEY
 from test_icinga import plugin_dir, services_every_two_seconds
 
 NODE = "icingaweb-test"
@@ -160,6 +161,11 @@ object IdoPgsqlConnection "ido" {
 object GraphiteWriter "graphite" {
   host = "127.0.0.1"; port = %(carbon_port)d; enable_send_thresholds = true
 }
+object Host "llm-keys" {
+  check_command = "dummy"
+  vars.laozhang_balance_api_key = "%(key)s"
+  vars.laozhang_balance_key_file = "/etc/icinga2/secrets/laozhang-app.key"
+}
 object Host "llm-gateway" {
   check_command = "dummy"
   check_interval = 2s
@@ -191,7 +197,7 @@ object Host "llm-gateway" {
 ''' % {"command": CONTRIB / "icinga" / "command.conf", "services": services_every_two_seconds(base),
        "password": API_PASSWORD, "pg_port": pg.port, "url": api.url, "base": base, "token": TOKEN,
        "token_file": token_file, "carbon_port": stack.graphite.line_port, "falling_url": stack.falling.url,
-       "falling_state": _forty_minutes_of_history(base, stack.falling.url)}
+       "falling_state": _forty_minutes_of_history(base, stack.falling.url), "key": KEY}
     icinga_node_main_conf(base, plugin_dir(base), zones, stack.api_port,
                           listener_options="; accept_config = true; accept_commands = true", objects=objects)
     return base, base / "main.conf", token_file
@@ -292,6 +298,10 @@ def test_service_page_shows_status_perfdata_and_masks_the_token(stack):
     host = stack.page("monitoring/host/show", host="llm-gateway")
     assert '<tr class="level-2"><th>laozhang_balance_access_token</th><td>***</td>' in host
     assert TOKEN not in host and TOKEN not in staging
+    # key mode's secret likewise, its key file's path in clear
+    keys = stack.page("monitoring/host/show", host="llm-keys")
+    assert "<th>laozhang_balance_api_key</th><td>***</td>" in keys and KEY not in keys
+    assert "<th>laozhang_balance_key_file</th><td>/etc/icinga2/secrets/laozhang-app.key</td>" in keys
 
 
 GRAPHED = ("llm-gateway", "laozhang-balance falling")
@@ -400,9 +410,11 @@ def test_director_basket_deploys_services_that_icinga_checks(stack):
     stack.icingacli("director", "basket", "restore", stdin=BASKET.read_text())
     command = json.loads(stack.icingacli("director", "command", "show", "laozhang_balance", "--json"))
     imported = {(a.get("value") or a.get("set_if")).strip("$") for a in command["arguments"].values()}
-    used = set(re.findall(r"\$(laozhang_balance_\w+)\$", (CONTRIB / "icinga" / "command.conf").read_text()))
+    conf = (CONTRIB / "icinga" / "command.conf").read_text()
+    used = set(re.findall(r"\$(laozhang_balance_\w+)\$", conf))
+    secrets = set(re.findall(r'"LAOZHANG_\w+" = "\$(laozhang_balance_\w+)\$"', conf))
     # The Director 1.10 has no env for commands: kickstart brings the arguments only (README.md says so).
-    assert "env" not in command and imported == used - {"laozhang_balance_access_token"}
+    assert "env" not in command and secrets and imported == used - secrets
     fields = dict(stack.director_sql(
         "SELECT df.varname, df.datatype || ' ' || COALESCE(ds.setting_value, '-') FROM icinga_service_field f"
         " JOIN director_datafield df ON df.id = f.datafield_id JOIN icinga_service s ON s.id = f.service_id"
@@ -410,6 +422,7 @@ def test_director_basket_deploys_services_that_icinga_checks(stack):
         " WHERE s.object_name = 'laozhang-balance' AND s.object_type = 'template'"))
     assert set(fields) == used, set(fields) ^ used
     assert fields["laozhang_balance_access_token"].endswith("DataTypeString hidden")
+    assert fields["laozhang_balance_api_key"].endswith("DataTypeString hidden")
     assert fields["laozhang_balance_token_file"].endswith("DataTypeString visible")
     assert fields["laozhang_balance_verbose"].endswith("DataTypeBoolean -")
 
