@@ -82,7 +82,7 @@ class Timeline:
     def record(self, label, snap, misses):
         items = snap["items"]
         line = "[%5.1f s] %s\n" % (time.monotonic() - self.started, label)
-        line += "    values: %s\n" % "  ".join("%s=%s" % (k, items[k]["lastvalue"]) for k in (
+        line += "    values: %s\n" % "  ".join("%s=%s" % (k, items[k]["lastvalue"] if items[k]["lastclock"] != "0" else "(none yet)") for k in (
             "state_code", "state", "remaining_usd", "quota", "used_quota", "request_count", "spend_usd_per_day"))
         line += "    status: %s\n" % items["status"]["lastvalue"]
         line += "    raw:    %s\n" % items["raw"]["lastvalue"][:160]
