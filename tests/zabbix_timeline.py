@@ -82,7 +82,8 @@ class Timeline:
     def record(self, label, snap, misses):
         items = snap["items"]
         line = "[%5.1f s] %s\n" % (time.monotonic() - self.started, label)
-        line += "    values: %s\n" % "  ".join("%s=%s" % (k, items[k]["lastvalue"] if items[k]["lastclock"] != "0" else "(none yet)") for k in (
+        shown = {k: i["lastvalue"] if i["lastclock"] != "0" else "(none yet)" for k, i in items.items()}
+        line += "    values: %s\n" % "  ".join("%s=%s" % (k, shown[k]) for k in (
             "state_code", "state", "remaining_usd", "quota", "used_quota", "request_count", "spend_usd_per_day"))
         line += "    status: %s\n" % items["status"]["lastvalue"]
         line += "    raw:    %s\n" % items["raw"]["lastvalue"][:160]
