@@ -42,14 +42,14 @@ def from_reply(reply):
     document = decode(reply.body)
     if not isinstance(document, dict):
         raise CheckError("the answer is JSON but %s, not an object with 'data'" % kind(document))
-    _unambiguous(document, "", ("success", "data"))
+    unambiguous(document, "", ("success", "data"))
     if document.get("success") is False:
         raise CheckError(_refused(reply.status, document))
     data = document.get("data")
     if not isinstance(data, dict):
         raise CheckError("the answer has no 'data' object (%s)" % (
             "%s instead" % kind(data) if "data" in document else "missing"))
-    _unambiguous(data, "data.", _RELIED_ON)
+    unambiguous(data, "data.", _RELIED_ON)
     return Account(
         quota=_number(data, "quota"),
         used_quota=_number(data, "used_quota"),
@@ -115,7 +115,7 @@ def quota_per_unit(reply):
     try:
         document = decode(reply.body)
         data = document.get("data") if isinstance(document, dict) else None
-        _unambiguous(data, "data.", ("quota_per_unit",))
+        unambiguous(data, "data.", ("quota_per_unit",))
     except CheckError as exc:
         raise CheckError("--quota-per-unit auto: in the server's /api/status, %s, %s" % (exc, fix)) from None
     ratio = data.get("quota_per_unit") if isinstance(data, dict) else None
@@ -200,7 +200,8 @@ class _Object(dict):
 _RELIED_ON = ("quota", "used_quota", "request_count", "username", "group", "id")
 
 
-def _unambiguous(obj, prefix, keys):
+def unambiguous(obj, prefix, keys):
+    """CheckError if the JSON object `obj` held one of `keys` twice with different values."""
     twice = sorted(set(keys) & getattr(obj, "ambiguous", set()))
     if twice:
         raise CheckError("the answer holds %s twice with different values, so parsers differ on which counts: "

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from nagiosplugin import CheckError
 
-from .account import Account, decode, kind, quota_per_unit, said, status_problem
+from .account import Account, decode, kind, quota_per_unit, said, status_problem, unambiguous
 from .client import public_url
 from .safe_text import one_line
 
@@ -102,6 +102,7 @@ def _checked(reply):
     document = decode(reply.body)
     if not isinstance(document, dict):
         raise CheckError("the answer is JSON but %s, not an object" % kind(document))
+    unambiguous(document, "", ("success", "error", "data", "object"))
     # new-api answers an unknown key at /api/usage/token with HTTP 200 and success false;
     # the billing pair reports its own failures (a database error) as HTTP 200 with an error object.
     if document.get("success") is False:
@@ -121,6 +122,7 @@ def _error_object(document):
 
 
 def _amount(document, field, where):
+    unambiguous(document, where, (field,))
     value = document.get(field) if isinstance(document, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
         raise CheckError("the answer's %s%s is %s, not a number" % (where, field, "missing" if value is None
@@ -142,6 +144,7 @@ def from_token_usage(reply):
     data = document.get("data")
     if not isinstance(data, dict) or data.get("object") != "token_usage":
         raise NotOffered()
+    unambiguous(data, "data.", ("object", "unlimited_quota", "name"))
     unlimited = data.get("unlimited_quota") is True
     name = data.get("name") if isinstance(data.get("name"), str) else ""
     return Account(quota=None if unlimited else _amount(data, "total_available", "data."),

@@ -166,3 +166,19 @@ def test_broken_http_is_one_line_in_words(raw, expected):
         unknown(server.url(), expected.format(port=server.port))
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("data, field", [
+    ('"total_available":99000000,"total_available":5', "'data.total_available'"),
+    ('"total_available":5,"unlimited_quota":false,"unlimited_quota":true', "'data.unlimited_quota'"),
+], ids=["available", "unlimited"])
+def test_duplicate_fields_in_key_mode(raw, data, field):
+    from key_servers import KEY
+
+    document = ('{"code":true,"message":"ok","data":{"object":"token_usage","name":"k","total_used":1,%s,'
+                '"expires_at":0}}' % data)
+    server = raw(answer("200 OK", body(document)))
+    run = run_check("--url", server.url(), "-t", "5", token=None, env={"LAOZHANG_API_KEY": KEY}, secrets=(KEY,))
+    assert run.code == 3, run.stdout
+    assert run.status == ("LAOZHANG_BALANCE UNKNOWN - the answer holds %s twice with different values, so parsers "
+                          "differ on which counts: ask the server's operator" % field)
