@@ -56,10 +56,7 @@ class Balance(nagiosplugin.Resource):
                         self.quota_per_usd = account.quota_per_unit(
                             client.get(client.status_url(cfg.url), {}, cfg.timeout, cfg.ca_file))
                 awaited = "lock on the state file, which another run holds,"
-                if self.account.quota is not None:
-                    self._predict(self.account)
-                else:
-                    self.no_forecast = "no forecast: the key has no quota limit"
+                self._predict(self.account)
         except nagiosplugin.Timeout:
             raise CheckError("no %s within %d s (--timeout)" % (awaited, cfg.timeout)) from None
         except CheckError as exc:
@@ -96,8 +93,10 @@ class Balance(nagiosplugin.Resource):
         path = cfg.state_file or state.default_path(url, owner, found.username)
         now = time.time()
         try:
+            # A key without a limit has no balance to forecast, but its
+            # spending is watched all the same: a leaked one costs the most.
             samples, remarks = state.update(path, state.owner(url, owner, found.username), lambda old: (
-                history.record(old, now, int(found.quota), int(found.used_quota), cfg.window,
+                history.record(old, now, int(found.quota or 0), int(found.used_quota), cfg.window,
                                cfg.spend_window + forecast.SPEND_SLACK)), wait=cfg.timeout / 5)
         except state.StateError as exc:
             if cfg.history_required:
@@ -107,8 +106,11 @@ class Balance(nagiosplugin.Resource):
             return
         self.notes += remarks
         self.history = (path, len(samples), history.span_hours(samples))
-        self.forecast, self.no_forecast = forecast.estimate(samples, found.quota, self.quota_per_usd, cfg.window)
-        self.spend, self.no_spend = forecast.spend(samples, cfg.spend_window, self.quota_per_usd, self.forecast)
+        predicted, why = forecast.estimate(samples, found.quota or 0, self.quota_per_usd, cfg.window)
+        self.spend, self.no_spend = forecast.spend(samples, cfg.spend_window, self.quota_per_usd, predicted)
+        if found.quota is None:
+            predicted, why = None, "no forecast: the key has no quota limit"
+        self.forecast, self.no_forecast = predicted, why
 
     def _read_key(self):
         cfg = self.settings

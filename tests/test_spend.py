@@ -13,6 +13,7 @@ import pytest
 
 from conftest import run_check
 from fake_api import ApiServer, account
+from key_servers import KEY, Gateway, Key
 
 USD = 500000
 START = datetime.datetime(2026, 11, 1)
@@ -160,3 +161,21 @@ def test_json_carries_the_spend(steady):
     assert abs(spend["usd_per_day"] - 60) < 0.05 and spend["window_minutes"] == 60
     assert abs(spend["baseline_usd_per_day"] - 29.02) < 0.01 and abs(spend["ratio"] - 2.067) < 0.005
     assert spend["warning_ratio"] == 2 and spend["critical_ratio"] is None
+
+
+def test_an_unlimited_key_still_has_its_spending_watched(tmp_path):
+    """Key mode: a key without a quota limit has no balance to forecast, and is the costliest to leak."""
+    gateway = ApiServer()
+    try:
+        for when, used_usd in (("2026-11-28 00:00:00", 5), ("2026-11-28 00:15:00", 15)):
+            gateway.behave(Gateway("new-api", key=Key(unlimited=True, used=used_usd * USD)))
+            run = run_check("--url", gateway.url, "--state-file", str(tmp_path / "state.json"), "--critical-spend", "100",
+                            "-v", token=None, env={"LAOZHANG_API_KEY": KEY}, secrets=(KEY,), faketime=when)
+    finally:
+        gateway.close()
+    # 10 USD in 15 minutes
+    assert run.code == 2
+    assert run.status == ("LAOZHANG_BALANCE CRITICAL - no quota limit, 15.00 USD used (key chatbot-prod), spending "
+                          "960.00 USD/day over the last 60 min, above the critical threshold of 100 USD/day")
+    assert "no forecast: the key has no quota limit" in run.lines
+    assert run.perf["spend_usd_per_day"] == "960.000000;;~:100"
