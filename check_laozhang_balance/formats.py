@@ -54,7 +54,7 @@ class StructuredOutput(Output):
             "values": values,
             "account": balance.account.username if balance.account else "",
             "label": self.label,
-            "key": _key(balance),
+            "key": _key(balance, values),
             "thresholds": {
                 key: spec(getattr(contexts[name], level)) if getattr(contexts[name], level) is not None else None
                 for key, name, level in (("warning", "remaining_usd", "warning"),
@@ -77,13 +77,14 @@ class StructuredOutput(Output):
         return self.document
 
 
-def _key(balance):
+def _key(balance, values):
     """What key mode knows of the key (never the key itself), or None in the AccessToken mode."""
     found = balance.account
     if balance.settings.mode != "key" or found is None:
         return None
+    days = values.get("key_days_left")
     return {"name": found.username or None, "expires_at": found.expires_at, "unlimited": found.unlimited,
-            "source": found.source}
+            "days_left": _number(Decimal(floored(days))) if days is not None else None, "source": found.source}
 
 
 def failure(render, reason, url, label="", memory=None):

@@ -172,7 +172,7 @@ def test_json_output_in_key_mode(api):
     assert document["state"] == "OK"
     assert document["remaining_usd"] == 15
     assert document["key"] == {"name": "chatbot-prod", "expires_at": at("2026-12-08 00:00:00"), "unlimited": False,
-                               "source": "/api/usage/token"}
+                               "days_left": 10, "source": "/api/usage/token"}
 
 
 def test_forecast_in_key_mode(api, tmp_path):

@@ -22,6 +22,7 @@ import yaml
 from conftest import SCRIPT, SCRIPT_VARIABLE, TOKEN, free_port
 from daemons import CONTRIB, ROOT, can_run
 from fake_api import account
+from key_servers import KEY, Gateway, Key
 from zabbix_server import ZabbixAgent, ZabbixServer
 from zabbix_timeline import Timeline, matches
 
@@ -211,11 +212,37 @@ def test_template_in_a_real_zabbix_server_through_every_state(zabbix, api, tmp_p
     api.answer(body=account(quota=30 * USD))
     timeline.reach("OK again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
 
+    # Key mode, the same template with {$LAOZHANG.KEY_FILE} set: a model API key's own quota and expiry.
+    key_file = token.with_name("chatbot.key")
+    key_file.write_text(KEY + "\n")
+    shutil.chown(key_file, "root", "zabbix")
+    key_file.chmod(0o640)
+    expires_soon = re.compile(r"LaoZhang API key expires soon: 4\.9\d* days left \(below 14\)")
+    expired = "LaoZhang API key expired"
+    api.behave(Gateway("new-api", key=Key(remain=30 * USD, expires_at=int(time.time()) + 5 * 86400)))
+    zbx("usermacro.create", hostid=hostid, macro="{$LAOZHANG.KEY_FILE}", value=str(key_file))
+    timeline.reach("key mode: the key expires in 5 days", {
+        "state_code": "1", "state": "WARNING", "remaining_usd": "30", "key_days_left": re.compile(r"4\.9\d*"),
+        "status": re.compile(r"30\.00 USD left \(key chatbot-prod\), expires .* UTC, below the warning threshold "
+                             r"of 14 days")}, [expires_soon])
+    api.behave(Gateway("new-api", key=Key(remain=30 * USD, expires_at=int(time.time()) - 86400)))
+    timeline.reach("key mode: the key has expired", {"state_code": "2", "key_days_left": re.compile(r"-1\.0\d*")},
+                   [expires_soon, expired])
+    api.behave(Gateway("new-api", key=Key(remain=30 * USD, expires_at=int(time.time()) + 90 * 86400)))
+    timeline.reach("key mode: the key renewed for 90 days", {"state_code": "0", "key_days_left": re.compile(r"89\.9\d*")},
+                   [])
+    assert KEY not in json.dumps(timeline.snapshot()) and all(
+        seen["headers"]["Authorization"] == "Bearer " + KEY for seen in api.seen if seen["path"] == "/api/usage/token")
+    (found,) = zbx("usermacro.get", hostids=hostid, filter={"macro": "{$LAOZHANG.KEY_FILE}"}, output=["hostmacroid"])
+    zbx("usermacro.delete", [found["hostmacroid"]])
+    api.answer(body=account(quota=30 * USD))
+    timeline.reach("AccessToken mode again: 30 USD", {"state_code": "0", "remaining_usd": "30"}, [])
+
     events = zbx("event.get", hostids=hostid, value=1, output=["name", "clock", "r_eventid"], sortfield="eventid")
     resolved = {e["eventid"]: e["clock"] for e in zbx(
         "event.get", eventids=[e["r_eventid"] for e in events], output=["clock"])}
     timeline.events(events, resolved)
     assert [matches(want, e["name"]) for want, e in zip(
-        [low, very_low, used_up, fast, very_fast, unknown_refused, unknown_broken, nodata], events)] == [True] * 8, \
-        timeline.text()
-    assert len(events) == 8 and all(e["r_eventid"] in resolved for e in events), timeline.text()
+        [low, very_low, used_up, fast, very_fast, unknown_refused, unknown_broken, nodata, expires_soon, expired],
+        events)] == [True] * 10, timeline.text()
+    assert len(events) == 10 and all(e["r_eventid"] in resolved for e in events), timeline.text()
