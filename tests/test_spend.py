@@ -169,8 +169,9 @@ def test_an_unlimited_key_still_has_its_spending_watched(tmp_path):
     try:
         for when, used_usd in (("2026-11-28 00:00:00", 5), ("2026-11-28 00:15:00", 15)):
             gateway.behave(Gateway("new-api", key=Key(unlimited=True, used=used_usd * USD)))
-            run = run_check("--url", gateway.url, "--state-file", str(tmp_path / "state.json"), "--critical-spend", "100",
-                            "-v", token=None, env={"LAOZHANG_API_KEY": KEY}, secrets=(KEY,), faketime=when)
+            run = run_check("--url", gateway.url, "--state-file", str(tmp_path / "state.json"),
+                            "--critical-spend", "100", "-v", token=None, env={"LAOZHANG_API_KEY": KEY}, secrets=(KEY,),
+                            faketime=when)
     finally:
         gateway.close()
     # 10 USD in 15 minutes
