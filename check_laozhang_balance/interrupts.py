@@ -4,6 +4,7 @@ import signal
 
 _received = []
 _armed = False
+_held = 0
 
 
 def install():
@@ -32,10 +33,29 @@ class armed:
         _armed = False
 
 
+class held:
+    """A signal waits until the end of this block: a file being written is finished and renamed first.
+
+    Raised between creating a temporary file and the code that removes it on
+    failure, it would leave the file behind.
+    """
+
+    def __enter__(self):
+        global _held
+        _held += 1
+
+    def __exit__(self, kind, exc, trace):
+        global _held
+        _held -= 1
+        # An error of the block's own goes first; the signal then only waits.
+        if not _held and _armed and _received and exc is None:
+            _interrupt()
+
+
 def _handler(signum, frame):
     if not _received:
         _received.append(signum)
-    if _armed:
+    if _armed and not _held:
         _interrupt()
 
 

@@ -10,13 +10,14 @@ import fcntl
 import json
 import math
 import os
-import re
 import stat
+import sys
 import time
 from urllib.parse import urlsplit
 
 from nagiosplugin import CheckError
 
+from . import interrupts
 from .safe_text import one_line
 
 _VERSION = 2
@@ -26,6 +27,7 @@ _READ_LIMIT = 4 << 20
 _LARGEST = 10 ** 18
 _NOFOLLOW = os.O_NOFOLLOW | os.O_CLOEXEC
 _NAP = 0.05
+_HOST_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
 
 
 class StateError(CheckError):
@@ -41,7 +43,8 @@ def default_path(url, account_id, username):
     the token.
     """
     sha256 = _sha256()
-    host = re.sub(r"[^A-Za-z0-9.-]", "_", urlsplit(url).hostname or "local")
+    # Not a regular expression: compiling one costs more than the whole name.
+    host = "".join(c if c in _HOST_CHARACTERS else "_" for c in urlsplit(url).hostname or "local")
     key = sha256(("%s\n%s\n%s" % (url, account_id, username)).encode()).hexdigest()[:16]
     return os.path.join(directory(), "%s-%s.json" % (host, key))
 
@@ -69,11 +72,14 @@ def _sha256():
     --response-file, which needs no TLS; here, not at the top, because
     --help and --version need no digest at all.
     """
+    if "hashlib" in sys.modules:
+        # The network path has loaded it with requests.
+        return sys.modules["hashlib"].sha256
     try:
-        from _sha2 import sha256  # CPython 3.12 and later
+        from _sha256 import sha256  # CPython 3.9 to 3.11
     except ImportError:
         try:
-            from _sha256 import sha256  # CPython 3.9 to 3.11
+            from _sha2 import sha256  # CPython 3.12 and later
         except ImportError:
             from hashlib import sha256
     return sha256
@@ -186,27 +192,28 @@ def _sample(when, quota, used_quota):
 
 def write_json(path, document):
     """`document` as JSON in `path` (mode 600), written aside and renamed so a reader never sees half of it."""
-    content = json.dumps(document, separators=(",", ":")).encode()
-    # A random name created exclusively: in a directory others can write,
-    # a predictable name (or an existing file) could be a planted link.
-    for _ in range(10):
-        temporary = "%s.%s.tmp" % (path, os.urandom(6).hex())
+    # A signal meanwhile waits until the file is renamed or removed (interrupts.held).
+    with interrupts.held():
+        content = json.dumps(document, separators=(",", ":")).encode()
+        # A random name created exclusively: in a directory others can write,
+        # a predictable name (or an existing file) could be a planted link.
+        for _ in range(10):
+            temporary = "%s.%s.tmp" % (path, os.urandom(6).hex())
+            try:
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise OSError(errno.EEXIST, "no free temporary name beside it")
         try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise OSError(errno.EEXIST, "no free temporary name beside it")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        # The cleanup must not replace the error that matters.
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
+            with os.fdopen(fd, "wb") as out:
+                out.write(content)
+            os.replace(temporary, path)
+        except BaseException:
+            # The cleanup must not replace the error that matters.
+            try:
+                os.unlink(temporary)
+            except OSError:
+                pass
+            raise
