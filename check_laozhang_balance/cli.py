@@ -7,16 +7,15 @@ from decimal import Decimal, InvalidOperation
 
 import nagiosplugin
 
-from . import __version__, client, credentials, last_known, thresholds
+from . import __version__, credentials, thresholds
 from .credentials import ENV_VAR, KEY_ENV_VAR
 from .money import DEFAULT_QUOTA_PER_USD, MAX_QUOTA_PER_USD, MIN_QUOTA_PER_USD, floored, micros, plain, plausible_ratio
 from .forecast import DEFAULT_SPEND_MINUTES, DEFAULT_WINDOW_HOURS
 from .formats import FORMATS, RENDERERS, NagiosOutput, StructuredOutput, as_prometheus, failure
-from .plugin import NAME, Balance, ExpiryContext, QuotaContext, ThresholdContext, ValueContext
 from .safe_text import one_line, quoted
-from .summary import BalanceSummary
-from .settings import Settings
-from .spending import SpendContext
+
+# plugin, summary, settings, spending and client are imported where the
+# check is built: --help, --version and usage errors need none of them.
 
 DEFAULT_URL = "https://api.laozhang.ai/api/user/self"
 DEFAULT_TIMEOUT = 10
@@ -27,6 +26,16 @@ MAX_TIMEOUT = 86400
 
 class UsageError(Exception):
     """A command line that cannot be run; reported as UNKNOWN, not argparse's exit 2."""
+
+
+class _Formatter(argparse.HelpFormatter):
+    """--help in 80 columns, as the Monitoring Plugins guidelines ask, on any terminal.
+
+    argparse would ask the terminal for its width once per option, at every run.
+    """
+
+    def __init__(self, prog):
+        super().__init__(prog, width=78)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -101,6 +110,8 @@ def _quota_per_usd(text):
 
 
 def _url(text):
+    from . import client
+
     try:
         client.public_url(text)
     except ValueError:
@@ -113,6 +124,7 @@ def parse_args(argv=None):
     parser = _Parser(
         prog="check_laozhang_balance",
         allow_abbrev=False,
+        formatter_class=_Formatter,
         description="Check the prepaid balance of a LaoZhang API account (or a compatible one-api/new-api "
                     "server) and alert before it runs out. The access token comes from --token-file or "
                     "the environment variable %s, never from the command line." % ENV_VAR,
@@ -225,6 +237,8 @@ def settings_from(args, environ):
     if mode == "key" and args.response_file:
         raise UsageError("--response-file reads a saved /api/user/self answer, which key mode does not use")
     expired = thresholds.parse(thresholds.NOTHING_LEFT, unit="days")
+    from .settings import Settings
+
     return Settings(mode=mode, key_file=args.key_file, warning_expiry=args.warning_expiry,
                     critical_expiry=args.critical_expiry or expired, url=args.url, token_file=args.token_file, timeout=args.timeout, quota_per_usd=args.quota_per_unit,
                     response_file=args.response_file, ca_file=args.ca_file, user_id=args.user_id,
@@ -237,6 +251,10 @@ def settings_from(args, environ):
 
 
 def build_check(settings):
+    from .plugin import Balance, ExpiryContext, QuotaContext, ThresholdContext, ValueContext
+    from .spending import SpendContext
+    from .summary import BalanceSummary
+
     balance = Balance(settings)
     return nagiosplugin.Check(
         balance,
@@ -272,6 +290,8 @@ def main(argv=None):
                 _requested(words, "--token-file", None) or _requested(words, "--key-file", None))
             sys.stdout.write(failure(render, reason, url, label, _memory(render, url, label)))
         else:
+            from .plugin import NAME
+
             print("%s UNKNOWN - %s" % (NAME.upper(), reason))
         return 3
     _encode_for(args.format)
@@ -288,7 +308,12 @@ def main(argv=None):
 
 def _memory(render, url, label):
     """The last good values to repeat, for the format whose series must outlive a failed run."""
-    return last_known.Memory(last_known.default_path(url, label)) if render is as_prometheus else None
+    if render is not as_prometheus:
+        return None
+    # Here, not at the top: only --format prometheus repeats the last good values.
+    from . import last_known
+
+    return last_known.Memory(last_known.default_path(url, label))
 
 
 def default_label(secret_file, mode="token"):

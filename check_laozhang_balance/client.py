@@ -7,7 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 from nagiosplugin import CheckError
 
-from . import __version__, network_errors, route, trust
+from . import __version__, route, trust
 from .account import Reply
 from .safe_text import cannot_read, one_line
 
@@ -99,6 +99,9 @@ def get(url, headers, timeout, ca_file=None):
     _log.info("GET %s", where)
     try:
         with _session(requests) as session:
+            # route and trust have read the environment's proxy and CA
+            # variables already; requests' second reading costs time only.
+            session.trust_env = False
             # An explicit no-op auth stops requests from replacing our
             # Authorization header with credentials from ~/.netrc; explicit
             # proxies (None: none) stop it from choosing its own from the environment.
@@ -108,6 +111,9 @@ def get(url, headers, timeout, ca_file=None):
             with response:
                 wire, body = _read_body(response)
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        # Here, not at the top: only a failure needs its words.
+        from . import network_errors
+
         raise CheckError(network_errors.describe(exc, url, timeout, way, ca_file)) from None
     _log.debug("HTTP %d from %s, requested %s, answered in %.3f s: %d bytes (%d on the wire, Content-Encoding %s)",
                response.status_code, where, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(requested)),

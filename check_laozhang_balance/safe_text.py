@@ -1,7 +1,6 @@
 """Making text from a server or a user fit for one line of plugin output, and keeping secrets out of it."""
 
 import re
-import unicodedata
 
 # Printable ASCII but '|' passes as is; every other run of characters is
 # looked at one by one.
@@ -40,6 +39,9 @@ def redact(text):
 
 
 def _printable(match):
+    # Here, not at the top: most runs meet printable ASCII only.
+    import unicodedata
+
     return "".join(" " if char == "|" or unicodedata.category(char) in _HIDDEN else char for char in match.group())
 
 
