@@ -107,16 +107,20 @@ def report(check, http, https, ca_file, stores, work, runs):
         if proc.returncode != (3 if name == USAGE else 0):
             sys.exit("%s exits %d, so timing it would measure a failure:\n%s" % (name, proc.returncode, proc.stdout))
 
+    load_before = os.getloadavg()
     timings = timed(commands, runs)
+    load_after = os.getloadavg()
     print("%d interleaved rounds in shuffled order after %d warm-up rounds. 'x floor' is the median over rounds of"
           " the command's wall time over the floor's in the same round; p10-p90 their spread." % (runs, WARMUP))
+    print("load average (1, 5, 15 min) before the timed rounds %.2f %.2f %.2f, after %.2f %.2f %.2f, on %d CPUs"
+          % (*load_before, *load_after, os.cpu_count()))
     print("\n%-42s %9s %8s %8s %13s" % ("command", "median ms", "CPU ms", "x floor", "p10-p90"))
     for name, t in timings.items():
         print("%-42s %9.1f %8.1f %8.2f %6.2f-%-6.2f" % (
             name, t["median"] * 1000, t["cpu"] * 1000, t["ratio"], t["p10"], t["p90"]))
 
     counted = {name: instructions(*commands[name]) for name in commands if not name.startswith("peer: curl")}
-    print("\nInstructions (valgrind callgrind, one run each, user space):")
+    print("\nInstructions (valgrind callgrind, one run each, user space, PYTHONHASHSEED=0):")
     for name, count in counted.items():
         print("%-42s %9.1f M %8.3f x floor" % (name, count / 1e6, count / counted[FLOOR]))
 
@@ -197,9 +201,12 @@ def trust_line(argv, env):
 
 
 def instructions(argv, env):
-    """Instructions the command executes in user space, counted by callgrind: the same every run."""
+    """Instructions the command executes in user space, counted by callgrind: the same every run.
+
+    With one hash seed for all: a random one moves a Python process's count by up to 2%.
+    """
     proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
-                          capture_output=True, text=True, env=env, check=False)
+                          capture_output=True, text=True, env=dict(env, PYTHONHASHSEED="0"), check=False)
     return int(re.search(r"Collected : (\d+)", proc.stderr).group(1))
 
 
