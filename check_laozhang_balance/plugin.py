@@ -8,7 +8,7 @@ from decimal import Decimal
 import nagiosplugin
 from nagiosplugin import CheckError, Critical, Ok, Performance, Result, Warn
 
-from . import account, client, credentials, forecast, history, interrupts, key_usage, state, trust
+from . import account, client, credentials, forecast, history, interrupts, state, trust
 from .money import micros, plain, to_usd
 from .safe_text import cannot_read, redact
 from .thresholds import describe, spec
@@ -113,6 +113,9 @@ class Balance(nagiosplugin.Resource):
         self.forecast, self.no_forecast = predicted, why
 
     def _read_key(self):
+        # Here, not at the top: the balance checks, most runs, need none of it.
+        from . import key_usage
+
         cfg = self.settings
         key, self.notes = credentials.load(cfg.key_file, os.environ, credentials.KEY)
         self.notes += trust.notes(cfg.url, cfg.ca_file)

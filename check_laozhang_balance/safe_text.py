@@ -4,7 +4,7 @@ import re
 
 # Printable ASCII but '|' passes as is; every other run of characters is
 # looked at one by one.
-_NOT_PLAIN = re.compile(r"[^\x20-\x7b\x7d\x7e]+")
+_NOT_PLAIN = r"[^\x20-\x7b\x7d\x7e]+"
 # Controls (C0, DEL, C1), format characters (bidi overrides and isolates,
 # zero-width joiners, soft hyphen) and lone surrogates, which JSON can
 # express but no encoder writes.
@@ -46,7 +46,10 @@ def _printable(match):
 
 
 def _clean(text):
-    return " ".join(_NOT_PLAIN.sub(_printable, text).split())
+    # Plain text skips the pattern, which most runs then never compile.
+    if not (text.isascii() and text.isprintable() and "|" not in text):
+        text = re.sub(_NOT_PLAIN, _printable, text)
+    return " ".join(text.split())
 
 
 def one_line(text, limit=200):

@@ -2,7 +2,6 @@
 
 import functools
 import os
-from collections import namedtuple
 
 from nagiosplugin import CheckError
 
@@ -12,18 +11,15 @@ from .safe_text import cannot_read, one_line
 # curl and the Python ssl module read them.
 VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
-Store = namedtuple("Store", "path origin")
-Store.__doc__ = "A CA file or hashed CA directory for requests' verify=, and how -v names it."
-
 
 def verify(url, ca_file):
     """requests' verify= for `url`: a path (verification is never off), or True where TLS is not used."""
-    return store(ca_file).path if _tls(url) else True
+    return store(ca_file)[0] if _tls(url) else True
 
 
 def notes(url, ca_file):
     """The -v line that says which CA store this run trusts, if it uses TLS."""
-    return ["TLS: the server's certificate is verified against %s" % store(ca_file).origin] if _tls(url) else []
+    return ["TLS: the server's certificate is verified against %s" % store(ca_file)[1]] if _tls(url) else []
 
 
 def _tls(url):
@@ -32,7 +28,7 @@ def _tls(url):
 
 @functools.lru_cache(maxsize=None)
 def store(ca_file):
-    """The CA store this run trusts; CheckError when a variable names a store that is not there.
+    """(path, how -v names it) of the CA store this run trusts; CheckError when a variable names one not there.
 
     The system's hashed directory (OpenSSL's capath, Debian's /etc/ssl/certs,
     kept by update-ca-certificates) is read lazily, one certificate per
@@ -40,25 +36,25 @@ def store(ca_file):
     certificates costing more than the rest of the check.
     """
     if ca_file:
-        return Store(ca_file, "--ca-file %s" % one_line(ca_file))
+        return (ca_file, "--ca-file %s" % one_line(ca_file))
     for name in VARIABLES:
         value = os.environ.get(name, "")
         if value:
             path = _usable(name, value)
-            return Store(path, "$%s (%s)" % (name, one_line(path)))
+            return (path, "$%s (%s)" % (name, one_line(path)))
     import ssl
 
     # Where this OpenSSL was built to look (Debian: /usr/lib/ssl/certs, a link to /etc/ssl/certs).
     system = ssl.get_default_verify_paths()
     if _hashed(system.openssl_capath):
         path = os.path.realpath(system.openssl_capath)
-        return Store(path, "the system's CA directory %s" % path)
+        return (path, "the system's CA directory %s" % path)
     if os.path.isfile(system.openssl_cafile):
         path = os.path.realpath(system.openssl_cafile)
-        return Store(path, "the system's CA bundle %s" % path)
+        return (path, "the system's CA bundle %s" % path)
     from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-    return Store(DEFAULT_CA_BUNDLE_PATH, "requests' CA bundle %s (this system has no CA store of its own)"
+    return (DEFAULT_CA_BUNDLE_PATH, "requests' CA bundle %s (this system has no CA store of its own)"
                  % DEFAULT_CA_BUNDLE_PATH)
 
 

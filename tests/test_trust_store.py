@@ -139,6 +139,7 @@ def test_fallbacks_when_the_system_has_no_directory(tmp_path, monkeypatch):
     trust.store.cache_clear()
     from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
-    assert trust.store(None).path == DEFAULT_CA_BUNDLE_PATH
-    assert "this system has no CA store of its own" in trust.store(None).origin
+    path, origin = trust.store(None)
+    assert path == DEFAULT_CA_BUNDLE_PATH
+    assert "this system has no CA store of its own" in origin
     trust.store.cache_clear()
