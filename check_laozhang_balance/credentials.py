@@ -4,7 +4,6 @@ environment, never the command line."""
 import logging
 import os
 import stat
-from collections import namedtuple
 
 from nagiosplugin import CheckError
 
@@ -13,8 +12,15 @@ from .safe_text import cannot_read, keep_secret, one_line
 ENV_VAR = "LAOZHANG_ACCESS_TOKEN"
 KEY_ENV_VAR = "LAOZHANG_API_KEY"
 
-Kind = namedtuple("Kind", "what file option env_var content macros")
-Kind.__doc__ = "One kind of secret and the words that name it in messages."
+class Kind:
+    """One kind of secret and the words that name it in messages."""
+
+    # A plain class: a namedtuple costs every run more to define than this module does to run.
+    __slots__ = ("what", "file", "option", "env_var", "content", "macros")
+
+    def __init__(self, what, file, option, env_var, content, macros):
+        self.what, self.file, self.option, self.env_var, self.content, self.macros = (
+            what, file, option, env_var, content, macros)
 TOKEN = Kind("access token", "token file", "--token-file", ENV_VAR, "the account's system AccessToken",
              " ($USER3$ of contrib/nagios, {$LAOZHANG.TOKEN_FILE} of contrib/zabbix)")
 KEY = Kind("API key", "key file", "--key-file", KEY_ENV_VAR, "the model API key (sk-...) the application uses", "")

@@ -7,15 +7,20 @@ http) off any proxy, and name the proxy and its variable when something on the w
 
 import ipaddress
 import os
-from collections import namedtuple
 from urllib.parse import urlsplit
 
 from nagiosplugin import CheckError
 
 from .safe_text import one_line
 
-Route = namedtuple("Route", "proxy variable note")
-Route.__doc__ = "The proxy URL to use (None: connect directly), the variable that named it, and a note for -v."
+class Route:
+    """The proxy URL to use (None: connect directly), the variable that named it, and a note for -v."""
+
+    # A plain class: a namedtuple costs every run more to define than the route costs to find.
+    __slots__ = ("proxy", "variable", "note")
+
+    def __init__(self, proxy, variable, note):
+        self.proxy, self.variable, self.note = proxy, variable, note
 
 # requests speaks to these proxies itself; socks needs the optional PySocks.
 _SCHEMES = ("http", "https")
