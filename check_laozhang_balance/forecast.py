@@ -4,7 +4,6 @@ A sample is (unix time, quota, used_quota). Rates come from used_quota alone: a 
 quota but not used_quota, so it can neither distort nor hide what is being spent.
 """
 
-from collections import namedtuple
 from decimal import Decimal
 
 DEFAULT_WINDOW_HOURS = 72
@@ -14,12 +13,25 @@ DEFAULT_SPEND_MINUTES = 60
 SPEND_SLACK = 60
 _DAY = 86400
 
-Forecast = namedtuple("Forecast", "usd_per_day days_left")
-Forecast.__doc__ = "Spending in USD per day and days until the balance is gone (0 when it already is)."
 
-Spend = namedtuple("Spend", "usd_per_day minutes baseline ratio")
-Spend.__doc__ = ("Spending in USD per day over `minutes` of the spend window, the forecast window's average "
-                 "(None until it is known) and the rate as a multiple of it.")
+# Plain classes: a namedtuple costs every run more to define than a forecast costs to make.
+class Forecast:
+    """Spending in USD per day and days until the balance is gone (0 when it already is)."""
+
+    __slots__ = ("usd_per_day", "days_left")
+
+    def __init__(self, usd_per_day, days_left):
+        self.usd_per_day, self.days_left = usd_per_day, days_left
+
+
+class Spend:
+    """Spending in USD per day over `minutes` of the spend window, the forecast window's average
+    (None until it is known) and the rate as a multiple of it."""
+
+    __slots__ = ("usd_per_day", "minutes", "baseline", "ratio")
+
+    def __init__(self, usd_per_day, minutes, baseline, ratio):
+        self.usd_per_day, self.minutes, self.baseline, self.ratio = usd_per_day, minutes, baseline, ratio
 
 
 def minimum_span(window):
